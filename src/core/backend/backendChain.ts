@@ -1,0 +1,139 @@
+// Picks the fastest TensorFlow.js backend that actually works on this machine. The native
+// packages (tfjs-node, tfjs-node-gpu) are optional dependencies whose install downloads
+// libtensorflow and often fails, so they are loaded at run time inside try/catch — through a
+// require esbuild cannot see, keeping them out of the bundle. The WASM and CPU backends ship in
+// the bundle and only need their extra gradient kernels before they can train conv nets.
+import { createRequire } from 'node:module';
+import * as os from 'node:os';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+// tfjs-core alone registers no gradients (the umbrella package does); training needs them all.
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import type { BackendAttempt, BackendInfo, BackendName } from '../../protocol/runnerEvents';
+import { UserError } from '../errors';
+import { registerCpuConvKernels } from './cpuConvKernels';
+import { registerWasmConvKernels } from './wasmConvKernels';
+import { findWasmPathPrefix } from './wasmPaths';
+
+export type { BackendAttempt, BackendName } from '../../protocol/runnerEvents';
+
+/** What was loaded and why earlier candidates were skipped; travels in the run-started event. */
+export type BackendReport = BackendInfo;
+
+/** Fastest first: what 'auto' tries. */
+export const BACKEND_ORDER: readonly BackendName[] = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];
+
+const NATIVE_PACKAGES = {
+  'tfjs-node-gpu': {
+    module: '@tensorflow/tfjs-node-gpu',
+    missing: 'its install needs internet and CUDA 11.2',
+  },
+  'tfjs-node': {
+    module: '@tensorflow/tfjs-node',
+    missing: 'its install downloads libtensorflow and needs internet',
+  },
+} as const;
+
+const nodeRequire = createRequire(__filename);
+
+/**
+ * Makes `requested` the active tfjs backend ('auto': the first of {@link BACKEND_ORDER} that
+ * loads) and reports what was tried. A named backend that cannot load is a UserError.
+ */
+export async function initBackend(requested: BackendName | 'auto'): Promise<BackendReport> {
+  const candidates = requested === 'auto' ? BACKEND_ORDER : [checkName(requested)];
+  const attempts: BackendAttempt[] = [];
+  for (const name of candidates) {
+    const started = performance.now();
+    try {
+      const tfBackend = await loadBackend(name);
+      attempts.push({ name, ok: true, ms: elapsed(started) });
+      return { name, tfBackend, attempts, ...(await capabilities(name)) };
+    } catch (err) {
+      attempts.push({ name, ok: false, reason: reasonFor(name, err), ms: elapsed(started) });
+    }
+  }
+  const failed = attempts.map((a) => `${a.name}: ${a.reason}`).join('; ');
+  if (requested !== 'auto') {
+    throw new UserError(`backend '${requested}' could not be loaded: ${attempts[0]?.reason}`);
+  }
+  throw new Error(`no TensorFlow.js backend could be loaded (${failed})`);
+}
+
+function checkName(name: string): BackendName {
+  if ((BACKEND_ORDER as readonly string[]).includes(name)) return name as BackendName;
+  throw new UserError(`unknown backend '${name}' (expected auto, ${BACKEND_ORDER.join(', ')})`);
+}
+
+/** Loads and activates one backend; returns its tfjs name or throws why it can't. */
+async function loadBackend(name: BackendName): Promise<string> {
+  switch (name) {
+    case 'tfjs-node-gpu':
+    case 'tfjs-node':
+      nodeRequire(NATIVE_PACKAGES[name].module);
+      return activate('tensorflow');
+    case 'wasm':
+      setWasmPaths(findWasmPathPrefix());
+      registerWasmConvKernels();
+      return activate('wasm');
+    case 'cpu':
+      registerCpuConvKernels();
+      return activate('cpu');
+  }
+}
+
+async function activate(tfBackend: string): Promise<string> {
+  // PROD silences tfjs's console notices (e.g. the CPU backend's "install tfjs-node" banner),
+  // which would otherwise interleave with the CLI's output and the runner's log.
+  tf.env().set('PROD', true);
+  if (!(await tf.setBackend(tfBackend))) {
+    throw new Error(`tfjs could not initialise backend '${tfBackend}'`);
+  }
+  await tf.ready();
+  const sum = tf.tidy(() => tf.add(tf.tensor1d([1, 2]), tf.scalar(3)).dataSync());
+  if (sum[0] !== 4 || sum[1] !== 5) throw new Error(`backend '${tfBackend}' computed 1+3 wrong`);
+  return tfBackend;
+}
+
+async function capabilities(name: BackendName): Promise<{ threads: number; simd: boolean | null }> {
+  switch (name) {
+    case 'wasm':
+      return {
+        threads: getThreadsCount(),
+        simd: Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')),
+      };
+    case 'cpu':
+      return { threads: 1, simd: null };
+    default:
+      // libtensorflow sizes its intra-op thread pool to the core count.
+      return { threads: os.cpus().length, simd: null };
+  }
+}
+
+function reasonFor(name: BackendName, err: unknown): string {
+  if (name === 'tfjs-node-gpu' || name === 'tfjs-node') {
+    const pkg = NATIVE_PACKAGES[name];
+    if (isMissingModule(err, pkg.module)) {
+      return `module not installed (${pkg.module} is an optional dependency; ${pkg.missing})`;
+    }
+  }
+  return firstLine(err);
+}
+
+/** MODULE_NOT_FOUND for the package itself, not for something it requires. */
+function isMissingModule(err: unknown, module: string): boolean {
+  if (!(err instanceof Error) || (err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') {
+    return false;
+  }
+  return err.message.includes(`'${module}'`);
+}
+
+function firstLine(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.split('\n', 1)[0]?.trim() || 'unknown error';
+}
+
+function elapsed(started: number): number {
+  return Math.round(performance.now() - started);
+}

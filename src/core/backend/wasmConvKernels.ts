@@ -1,0 +1,420 @@
+// tfjs-backend-wasm 4.22 cannot train a conv net: it has no Conv2DBackpropFilter, and its
+// Conv2DBackpropInput (also conv2dTranspose's forward pass) is a scalar C++ loop. Both gradients
+// are rewritten here as ONE forward Conv2D, which the backend runs through XNNPACK with SIMD;
+// the transposes, phase interleaving and crops around it are cheap memory copies.
+//
+// The kernels compose the backend's own kernel functions rather than tf ops, so nothing touches
+// the engine (no tape, no scopes): every intermediate is a backend TensorInfo freed before the
+// kernel returns, which keeps tfjs's per-kernel leak check and tf.memory() exact.
+//
+// Only NHWC is handled (what the models use); the filter gradient of an NCHW conv throws, the
+// input gradient of one falls back to the stock kernel. Gradient kernels never see dilations:
+// tfjs refuses to differentiate a dilated conv2d before reaching them.
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-wasm';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+type Info = tf.TensorInfo;
+type Shape4 = [number, number, number, number];
+type KernelParams = Parameters<tf.KernelFunc>[0];
+type ExplicitPad = tf.backend_util.ExplicitPadding;
+
+const BACKEND = 'wasm';
+
+/** The conv geometry both gradients need, in the forward conv's terms (x → y). */
+interface ConvGeometry {
+  batch: number;
+  inH: number;
+  inW: number;
+  inC: number;
+  outH: number;
+  outW: number;
+  outC: number;
+  kH: number;
+  kW: number;
+  sH: number;
+  sW: number;
+  padTop: number;
+  padLeft: number;
+}
+
+interface GradAttrs {
+  strides: [number, number] | number;
+  pad: tf.Conv2DBackpropFilterAttrs['pad'];
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+let stockBackpropInput: tf.KernelConfig | undefined;
+
+/**
+ * Registers the XNNPACK-based Conv2DBackpropFilter and Conv2DBackpropInput for the 'wasm'
+ * backend, replacing the stock input gradient. Safe to call any number of times.
+ */
+export function registerWasmConvKernels(): void {
+  installKernel(backpropFilterConfig);
+  const replaced = installKernel(backpropInputConfig);
+  if (replaced !== undefined) stockBackpropInput = replaced;
+}
+
+/** Removes both kernels and puts the stock input gradient back (for comparisons). */
+export function unregisterWasmConvKernels(): void {
+  uninstallKernel(backpropFilterConfig, undefined);
+  uninstallKernel(backpropInputConfig, stockBackpropInput);
+}
+
+// ---- registration ----------------------------------------------------------------------------
+
+/** Installs `config` unless it is already current; returns the config it displaced. */
+function installKernel(config: tf.KernelConfig): tf.KernelConfig | undefined {
+  const current = tf.getKernel(config.kernelName, config.backendName);
+  if (current?.kernelFunc === config.kernelFunc) return undefined;
+  if (current !== undefined) tf.unregisterKernel(config.kernelName, config.backendName);
+  tf.registerKernel(config);
+  return current;
+}
+
+function uninstallKernel(config: tf.KernelConfig, restore: tf.KernelConfig | undefined): void {
+  const current = tf.getKernel(config.kernelName, config.backendName);
+  if (current?.kernelFunc !== config.kernelFunc) return;
+  tf.unregisterKernel(config.kernelName, config.backendName);
+  if (restore !== undefined) tf.registerKernel(restore);
+}
+
+// ---- Conv2DBackpropFilter --------------------------------------------------------------------
+
+/**
+ * dW[kh,kw,ci,co] = Σ_{b,oh,ow} xpad[b, kh + sH·oh, kw + sW·ow, ci] · dy[b,oh,ow,co]: a stride-1
+ * Conv2D of x as [Ci,H,W,B] with dy as the filter [OH,OW,B,Co], dilated by the forward stride.
+ */
+function backpropFilter(params: KernelParams): Info {
+  const backend = params.backend as BackendWasm;
+  const attrs = params.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+  const x = floatInput(params, 'x');
+  const dy = floatInput(params, 'dy');
+  const g = gradGeometry(shape4(x), attrs.filterShape, attrs, 'Conv2DBackpropFilter');
+  checkDy(dy, g, 'Conv2DBackpropFilter');
+  // Rows/cols of x past the last window need a negative pad, i.e. a crop.
+  const padBottom = g.kH + g.sH * (g.outH - 1) - g.inH - g.padTop;
+  const padRight = g.kW + g.sW * (g.outW - 1) - g.inW - g.padLeft;
+  const keepH = g.inH + Math.min(0, padBottom);
+  const keepW = g.inW + Math.min(0, padRight);
+  return withIntermediates(backend, (temp) => {
+    const xUsed =
+      keepH < g.inH || keepW < g.inW
+        ? temp(cropTail(backend, x, [g.batch, keepH, keepW, g.inC]))
+        : x;
+    const xT = temp(transpose(backend, xUsed, [3, 1, 2, 0]));
+    const dyT = temp(transpose(backend, dy, [1, 2, 0, 3]));
+    const pad: ExplicitPad = [
+      [0, 0],
+      [g.padTop, Math.max(0, padBottom)],
+      [g.padLeft, Math.max(0, padRight)],
+      [0, 0],
+    ];
+    const dwT = temp(conv2d(backend, xT, dyT, pad, [g.sH, g.sW]));
+    return temp(transpose(backend, dwT, [1, 2, 0, 3]));
+  });
+}
+
+const backpropFilterConfig: tf.KernelConfig = {
+  kernelName: tf.Conv2DBackpropFilter,
+  backendName: BACKEND,
+  kernelFunc: backpropFilter as tf.KernelFunc,
+};
+
+// ---- Conv2DBackpropInput ---------------------------------------------------------------------
+
+/**
+ * How one spatial axis of dx is produced by sub-pixel convolution. Output position u = s·q + r of
+ * the interleaved result is dx index u − cropStart; phase r only meets the taps
+ * k = r + base − s·d of the forward filter, where d = oh − q ranges over
+ * [tapStart, tapStart + taps). Choosing cropStart = pad mod s makes `base` a multiple of s, which
+ * keeps taps at its minimum, ceil(k/s).
+ */
+interface AxisPlan {
+  stride: number;
+  cropStart: number;
+  base: number;
+  tapStart: number;
+  taps: number;
+  padBefore: number;
+  padAfter: number;
+}
+
+function planAxis(size: number, k: number, s: number, padStart: number, outSize: number): AxisPlan {
+  const cropStart = padStart % s;
+  const base = padStart - cropStart;
+  const blocks = Math.ceil((size + cropStart) / s);
+  // Widening the tap range with zero taps keeps both conv paddings non-negative.
+  const tapStart = Math.min(0, Math.ceil((base - k + 1) / s));
+  const tapEnd = Math.max(base / s, outSize - blocks);
+  return {
+    stride: s,
+    cropStart,
+    base,
+    tapStart,
+    taps: tapEnd - tapStart + 1,
+    padBefore: -tapStart,
+    padAfter: blocks - outSize + tapEnd,
+  };
+}
+
+/** Index of the forward-filter tap that phase `r`, sub-filter tap `t` reads; -1 when none. */
+function tapIndex(plan: AxisPlan, k: number, r: number, t: number): number {
+  const index = r + plan.base - plan.stride * (t + plan.tapStart);
+  return index >= 0 && index < k ? index : -1;
+}
+
+/**
+ * dx = conv2dTranspose(dy, W): one stride-1 Conv2D of dy with the sH·sW phase sub-filters of W
+ * stacked on its output channels, then the phases interleaved back into space and cropped.
+ */
+function backpropInput(params: KernelParams): Info {
+  const attrs = params.attrs as unknown as tf.Conv2DBackpropInputAttrs;
+  if (attrs.dataFormat === 'NCHW' && stockBackpropInput !== undefined) {
+    return stockBackpropInput.kernelFunc(params) as Info;
+  }
+  const backend = params.backend as BackendWasm;
+  const dy = floatInput(params, 'dy');
+  const filter = floatInput(params, 'filter');
+  const filterShape = shape4(filter);
+  const g = gradGeometry(attrs.inputShape, filterShape, attrs, 'Conv2DBackpropInput');
+  checkDy(dy, g, 'Conv2DBackpropInput');
+  const rows = planAxis(g.inH, g.kH, g.sH, g.padTop, g.outH);
+  const cols = planAxis(g.inW, g.kW, g.sW, g.padLeft, g.outW);
+  return withIntermediates(backend, (temp) => {
+    const subFilters = temp(subPixelFilter(backend, filter, filterShape, rows, cols));
+    const pad: ExplicitPad = [
+      [0, 0],
+      [rows.padBefore, rows.padAfter],
+      [cols.padBefore, cols.padAfter],
+      [0, 0],
+    ];
+    const phases = temp(conv2d(backend, dy, subFilters, pad, [1, 1]));
+    // Stride 1 has a single phase and never crops: the conv output already is dx.
+    if (g.sH === 1 && g.sW === 1) return phases;
+    return temp(interleavePhases(backend, phases, g, rows, cols));
+  });
+}
+
+const backpropInputConfig: tf.KernelConfig = {
+  kernelName: tf.Conv2DBackpropInput,
+  backendName: BACKEND,
+  kernelFunc: backpropInput as tf.KernelFunc,
+  // The stock kernel is our NCHW fallback; the engine only sets up registered kernels.
+  setupFunc: (backend) => stockBackpropInput?.setupFunc?.(backend),
+};
+
+/** Builds the [tapsH, tapsW, Co, sH·sW·Ci] filter; channel (rh·sW + rw)·Ci + ci is phase (rh,rw). */
+function subPixelFilter(
+  backend: BackendWasm,
+  filter: Info,
+  [kH, kW, inC, outC]: Shape4,
+  rows: AxisPlan,
+  cols: AxisPlan,
+): Info {
+  const phaseChannels = rows.stride * cols.stride * inC;
+  const out = backend.makeOutput([rows.taps, cols.taps, outC, phaseChannels], 'float32');
+  const src = heapF32(backend, filter);
+  const dst = heapF32(backend, out);
+  dst.fill(0);
+  for (let rh = 0; rh < rows.stride; rh++) {
+    for (let th = 0; th < rows.taps; th++) {
+      const kh = tapIndex(rows, kH, rh, th);
+      if (kh < 0) continue;
+      for (let rw = 0; rw < cols.stride; rw++) {
+        for (let tw = 0; tw < cols.taps; tw++) {
+          const kw = tapIndex(cols, kW, rw, tw);
+          if (kw < 0) continue;
+          const srcBase = (kh * kW + kw) * inC * outC;
+          const dstBase =
+            (th * cols.taps + tw) * outC * phaseChannels + (rh * cols.stride + rw) * inC;
+          copyTransposed(src, srcBase, dst, dstBase, inC, outC, phaseChannels);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** dst[dstBase + o·dstRow + c] = src[srcBase + c·cols + o]: one [Ci,Co] tap into [Co, …] rows. */
+function copyTransposed(
+  src: Float32Array,
+  srcBase: number,
+  dst: Float32Array,
+  dstBase: number,
+  rows: number,
+  cols: number,
+  dstRow: number,
+): void {
+  for (let c = 0; c < rows; c++) {
+    for (let o = 0; o < cols; o++) {
+      dst[dstBase + o * dstRow + c] = src[srcBase + c * cols + o] ?? 0;
+    }
+  }
+}
+
+/**
+ * Scatters the phases [B, Qh, Qw, sH·sW·Ci] back into space and crops in one pass:
+ * dx[b, i, j, :] = phases[b, ⌊u/sH⌋, ⌊v/sW⌋, phase (u mod sH, v mod sW)] with u, v = i, j + crop.
+ * (The backend's DepthToSpace is a scalar loop several times slower than this copy.)
+ */
+function interleavePhases(
+  backend: BackendWasm,
+  phases: Info,
+  g: ConvGeometry,
+  rows: AxisPlan,
+  cols: AxisPlan,
+): Info {
+  const [, qH, qW, phaseChannels] = shape4(phases);
+  const out = backend.makeOutput([g.batch, g.inH, g.inW, g.inC], 'float32');
+  const src = heapF32(backend, phases);
+  const dst = heapF32(backend, out);
+  let d = 0;
+  for (let b = 0; b < g.batch; b++) {
+    for (let i = 0; i < g.inH; i++) {
+      const u = i + rows.cropStart;
+      const rowBase = (b * qH + Math.floor(u / g.sH)) * qW;
+      const rowPhase = (u % g.sH) * g.sW;
+      for (let j = 0; j < g.inW; j++) {
+        const v = j + cols.cropStart;
+        const phase = rowPhase + (v % g.sW);
+        const s = (rowBase + Math.floor(v / g.sW)) * phaseChannels + phase * g.inC;
+        for (let c = 0; c < g.inC; c++) dst[d++] = src[s + c] ?? 0;
+      }
+    }
+  }
+  return out;
+}
+
+// ---- geometry --------------------------------------------------------------------------------
+
+function gradGeometry(
+  xShape: Shape4,
+  filterShape: Shape4,
+  attrs: GradAttrs,
+  kernel: string,
+): ConvGeometry {
+  if (attrs.dataFormat !== 'NHWC') {
+    throw new Error(`${kernel} (wasm, XNNPACK) supports NHWC only, got ${attrs.dataFormat}`);
+  }
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape,
+    filterShape,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  return {
+    batch: info.batchSize,
+    inH: info.inHeight,
+    inW: info.inWidth,
+    inC: info.inChannels,
+    outH: info.outHeight,
+    outW: info.outWidth,
+    outC: info.outChannels,
+    kH: info.filterHeight,
+    kW: info.filterWidth,
+    sH: info.strideHeight,
+    sW: info.strideWidth,
+    padTop: info.padInfo.top,
+    padLeft: info.padInfo.left,
+  };
+}
+
+function checkDy(dy: Info, g: ConvGeometry, kernel: string): void {
+  const expected: Shape4 = [g.batch, g.outH, g.outW, g.outC];
+  if (!sameShape(dy.shape, expected)) {
+    throw new Error(`${kernel}: dy has shape [${dy.shape}], expected [${expected}]`);
+  }
+}
+
+// ---- backend helpers -------------------------------------------------------------------------
+
+/** Runs `body`, then frees every intermediate it passed to `temp` except the one it returns. */
+function withIntermediates(backend: BackendWasm, body: (temp: (t: Info) => Info) => Info): Info {
+  const temps: Info[] = [];
+  let result: Info | undefined;
+  try {
+    result = body((t) => {
+      temps.push(t);
+      return t;
+    });
+    return result;
+  } finally {
+    for (const t of temps) if (t !== result) backend.disposeData(t.dataId);
+  }
+}
+
+function runKernel(
+  backend: BackendWasm,
+  name: string,
+  inputs: tf.NamedTensorInfoMap,
+  attrs: object,
+): Info {
+  const kernel = tf.getKernel(name, BACKEND);
+  if (kernel === undefined) throw new Error(`kernel '${name}' is not registered for wasm`);
+  const out = kernel.kernelFunc({ inputs, backend, attrs: attrs as tf.NamedAttrMap });
+  if (Array.isArray(out)) throw new Error(`kernel '${name}' returned several tensors`);
+  return out;
+}
+
+function conv2d(
+  backend: BackendWasm,
+  x: Info,
+  filter: Info,
+  pad: ExplicitPad,
+  dilations: [number, number],
+): Info {
+  const attrs: tf.Conv2DAttrs = { strides: 1, pad, dataFormat: 'NHWC', dilations };
+  return runKernel(backend, tf.Conv2D, { x, filter }, attrs);
+}
+
+function transpose(backend: BackendWasm, x: Info, perm: number[]): Info {
+  return runKernel(backend, tf.Transpose, { x }, { perm });
+}
+
+/** Copies the first size[1] rows and size[2] columns of every image of an NHWC x. */
+function cropTail(backend: BackendWasm, x: Info, size: Shape4): Info {
+  const [, xH, xW, channels] = shape4(x);
+  const [n, h, w] = size;
+  const out = backend.makeOutput(size, 'float32');
+  const src = heapF32(backend, x);
+  const dst = heapF32(backend, out);
+  const rowLength = w * channels;
+  for (let b = 0; b < n; b++) {
+    for (let r = 0; r < h; r++) {
+      const from = (b * xH + r) * xW * channels;
+      dst.set(src.subarray(from, from + rowLength), (b * h + r) * rowLength);
+    }
+  }
+  return out;
+}
+
+/** A view of a tensor on the WASM heap; take it after the last allocation (the heap may grow). */
+function heapF32(backend: BackendWasm, t: Info): Float32Array {
+  const view = backend.typedArrayFromHeap(t);
+  if (!(view instanceof Float32Array)) throw new Error(`expected float32 data, got ${t.dtype}`);
+  return view;
+}
+
+function floatInput(params: KernelParams, name: string): Info {
+  const t = params.inputs[name];
+  if (t === undefined) throw new Error(`missing input '${name}'`);
+  if (t.dtype !== 'float32') throw new Error(`input '${name}' must be float32, got ${t.dtype}`);
+  return t;
+}
+
+function shape4(t: Info): Shape4 {
+  const [a, b, c, d] = t.shape;
+  if (t.shape.length !== 4 || d === undefined) throw new Error(`expected rank 4, got [${t.shape}]`);
+  return [a ?? 0, b ?? 0, c ?? 0, d];
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}

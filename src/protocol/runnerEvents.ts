@@ -1,0 +1,98 @@
+/**
+ * Events a training run emits. The runner sends them to the extension over IPC, the CLI prints
+ * them (`--json`), and every run appends them to its `events.jsonl`; readers switch on `type`.
+ * Plain data only: this file is imported by the engine, the runner, the extension and the
+ * webview, so it must not import anything with side effects.
+ */
+
+export type BackendName = 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
+
+export interface BackendAttempt {
+  name: BackendName;
+  ok: boolean;
+  /** Why this backend was skipped (absent when it loaded). */
+  reason?: string;
+  ms: number;
+}
+
+export interface BackendInfo {
+  name: BackendName;
+  /** The tfjs backend id actually active ('tensorflow', 'wasm', 'cpu'). */
+  tfBackend: string;
+  attempts: BackendAttempt[];
+  threads: number;
+  simd: boolean | null;
+}
+
+export type RunStatus = 'running' | 'finished' | 'failed' | 'stopped';
+
+export interface RunStartedEvent {
+  type: 'run-started';
+  time: string;
+  runDir: string;
+  runName: string;
+  configPath: string;
+  model: string;
+  dataset: string;
+  backend: BackendInfo;
+  /** First step this process will run (0 for a new run, the checkpoint's step on resume). */
+  startStep: number;
+  totalSteps: number;
+  resumed: boolean;
+  parameters: { generator: number; discriminator: number };
+}
+
+export interface StepEvent {
+  type: 'step';
+  time: string;
+  step: number;
+  totalSteps: number;
+  dLoss: number;
+  gLoss: number;
+  /** Mean sigmoid of D's logits on real and on generated images. */
+  dReal: number;
+  dFake: number;
+  imagesPerSec: number;
+  etaSeconds: number;
+}
+
+export interface SamplesEvent {
+  type: 'samples';
+  time: string;
+  step: number;
+  /** Path of the grid PNG relative to the run folder. */
+  file: string;
+  count: number;
+  columns: number;
+}
+
+export interface CheckpointEvent {
+  type: 'checkpoint';
+  time: string;
+  step: number;
+  /** Path relative to the run folder. */
+  file: string;
+  bytes: number;
+}
+
+export interface LogEvent {
+  type: 'log';
+  time: string;
+  level: 'info' | 'warn' | 'error';
+  message: string;
+}
+
+export interface RunEndedEvent {
+  type: 'run-ended';
+  time: string;
+  status: Exclude<RunStatus, 'running'>;
+  step: number;
+  message?: string;
+  /** The checkpoint a resume would continue from, relative to the run folder. */
+  lastCheckpoint?: string;
+}
+
+export type RunEvent =
+  RunStartedEvent | StepEvent | SamplesEvent | CheckpointEvent | LogEvent | RunEndedEvent;
+
+export type RunEventType = RunEvent['type'];
