@@ -10,25 +10,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { convGradGeometry, type ConvGeometry, type Shape4 } from './convGeometry';
 
 type KernelParams = Parameters<tf.KernelFunc>[0];
-
-/** Sizes and offsets of the forward conv x → dy, as the accumulation loops read them. */
-interface FilterGradGeometry {
-  batch: number;
-  inH: number;
-  inW: number;
-  inC: number;
-  outH: number;
-  outW: number;
-  outC: number;
-  kH: number;
-  kW: number;
-  sH: number;
-  sW: number;
-  padTop: number;
-  padLeft: number;
-}
 
 let stockBackpropFilter: tf.KernelConfig | undefined;
 
@@ -75,7 +59,7 @@ const backpropFilterConfig: tf.KernelConfig = {
 
 /** sums[kh,kw,:,:] += Σ_{b,oh,ow} x[b, ih, iw, :]ᵀ · dy[b, oh, ow, :] over in-bounds (ih, iw). */
 function accumulateTap(
-  g: FilterGradGeometry,
+  g: ConvGeometry,
   x: Float32Array,
   dy: Float32Array,
   sums: Float64Array,
@@ -153,42 +137,21 @@ function addRow(
   for (let j = 0; j < m; j++) sums[row + j] = (sums[row + j] ?? 0) + ai * (c[cBase + j] ?? 0);
 }
 
-function geometry(params: KernelParams, attrs: tf.Conv2DBackpropFilterAttrs): FilterGradGeometry {
-  if (attrs.dataFormat !== 'NHWC') {
-    throw new Error(`Conv2DBackpropFilter (cpu, flat loops) supports NHWC only`);
-  }
+function geometry(params: KernelParams, attrs: tf.Conv2DBackpropFilterAttrs): ConvGeometry {
   const x = params.inputs['x'];
   const dy = params.inputs['dy'];
   if (x === undefined || dy === undefined) throw new Error('Conv2DBackpropFilter: missing input');
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
+  const g = convGradGeometry(
+    x.shape as Shape4,
     attrs.filterShape,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    'channelsLast',
+    attrs,
+    'Conv2DBackpropFilter (cpu, flat loops)',
   );
-  const expected = [info.batchSize, info.outHeight, info.outWidth, info.outChannels];
+  const expected = [g.batch, g.outH, g.outW, g.outC];
   if (dy.shape.join() !== expected.join()) {
     throw new Error(`Conv2DBackpropFilter: dy has shape [${dy.shape}], expected [${expected}]`);
   }
-  return {
-    batch: info.batchSize,
-    inH: info.inHeight,
-    inW: info.inWidth,
-    inC: info.inChannels,
-    outH: info.outHeight,
-    outW: info.outWidth,
-    outC: info.outChannels,
-    kH: info.filterHeight,
-    kW: info.filterWidth,
-    sH: info.strideHeight,
-    sW: info.strideWidth,
-    padTop: info.padInfo.top,
-    padLeft: info.padInfo.left,
-  };
+  return g;
 }
 
 function floatValues(backend: MathBackendCPU, params: KernelParams, name: string): Float32Array {

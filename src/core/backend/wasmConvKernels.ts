@@ -13,37 +13,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { convGradGeometry, type ConvGeometry, type Shape4 } from './convGeometry';
 
 type Info = tf.TensorInfo;
-type Shape4 = [number, number, number, number];
 type KernelParams = Parameters<tf.KernelFunc>[0];
 type ExplicitPad = tf.backend_util.ExplicitPadding;
 
 const BACKEND = 'wasm';
-
-/** The conv geometry both gradients need, in the forward conv's terms (x → y). */
-interface ConvGeometry {
-  batch: number;
-  inH: number;
-  inW: number;
-  inC: number;
-  outH: number;
-  outW: number;
-  outC: number;
-  kH: number;
-  kW: number;
-  sH: number;
-  sW: number;
-  padTop: number;
-  padLeft: number;
-}
-
-interface GradAttrs {
-  strides: [number, number] | number;
-  pad: tf.Conv2DBackpropFilterAttrs['pad'];
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-}
 
 let stockBackpropInput: tf.KernelConfig | undefined;
 
@@ -92,7 +68,12 @@ function backpropFilter(params: KernelParams): Info {
   const attrs = params.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
   const x = floatInput(params, 'x');
   const dy = floatInput(params, 'dy');
-  const g = gradGeometry(shape4(x), attrs.filterShape, attrs, 'Conv2DBackpropFilter');
+  const g = convGradGeometry(
+    shape4(x),
+    attrs.filterShape,
+    attrs,
+    'Conv2DBackpropFilter (wasm, XNNPACK)',
+  );
   checkDy(dy, g, 'Conv2DBackpropFilter');
   // Rows/cols of x past the last window need a negative pad, i.e. a crop.
   const padBottom = g.kH + g.sH * (g.outH - 1) - g.inH - g.padTop;
@@ -179,7 +160,12 @@ function backpropInput(params: KernelParams): Info {
   const dy = floatInput(params, 'dy');
   const filter = floatInput(params, 'filter');
   const filterShape = shape4(filter);
-  const g = gradGeometry(attrs.inputShape, filterShape, attrs, 'Conv2DBackpropInput');
+  const g = convGradGeometry(
+    attrs.inputShape,
+    filterShape,
+    attrs,
+    'Conv2DBackpropInput (wasm, XNNPACK)',
+  );
   checkDy(dy, g, 'Conv2DBackpropInput');
   const rows = planAxis(g.inH, g.kH, g.sH, g.padTop, g.outH);
   const cols = planAxis(g.inW, g.kW, g.sW, g.padLeft, g.outW);
@@ -286,44 +272,6 @@ function interleavePhases(
     }
   }
   return out;
-}
-
-// ---- geometry --------------------------------------------------------------------------------
-
-function gradGeometry(
-  xShape: Shape4,
-  filterShape: Shape4,
-  attrs: GradAttrs,
-  kernel: string,
-): ConvGeometry {
-  if (attrs.dataFormat !== 'NHWC') {
-    throw new Error(`${kernel} (wasm, XNNPACK) supports NHWC only, got ${attrs.dataFormat}`);
-  }
-  const info = tf.backend_util.computeConv2DInfo(
-    xShape,
-    filterShape,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    'channelsLast',
-  );
-  return {
-    batch: info.batchSize,
-    inH: info.inHeight,
-    inW: info.inWidth,
-    inC: info.inChannels,
-    outH: info.outHeight,
-    outW: info.outWidth,
-    outC: info.outChannels,
-    kH: info.filterHeight,
-    kW: info.filterWidth,
-    sH: info.strideHeight,
-    sW: info.strideWidth,
-    padTop: info.padInfo.top,
-    padLeft: info.padInfo.left,
-  };
 }
 
 function checkDy(dy: Info, g: ConvGeometry, kernel: string): void {
