@@ -1,0 +1,110 @@
+/**
+ * The resolved training configuration. `schemas/icgan.schema.json` is the source of truth for
+ * what a `*.icgan.json` file may contain; these types mirror it after defaults are applied.
+ */
+
+export type BackendChoice = 'auto' | 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
+
+export interface ShapesDataConfig {
+  source: 'shapes';
+  /** Number of images generated. */
+  count: number;
+  /** Side of the square images, in pixels. */
+  resolution: number;
+  /** Seed of the procedural generator; the same seed gives the same images. */
+  seed: number;
+}
+
+export interface FolderDataConfig {
+  source: 'folder';
+  /** Absolute path (resolved against the config file's folder). */
+  path: string;
+  resolution: number;
+  channels: 1 | 3;
+  /** How images that are not square are brought to resolution×resolution. */
+  fit: 'cover' | 'contain' | 'fill';
+  /** Use at most this many images (after sorting by path); 0 = all. */
+  limit: number;
+}
+
+export interface IdxDataConfig {
+  source: 'idx';
+  /** Absolute path of the images IDX file (raw or gzipped). */
+  images: string;
+  /** Absolute path of the labels IDX file, or null for an unlabelled set. */
+  labels: string | null;
+  resolution: number;
+  /** Use the first `limit` images; 0 = all. */
+  limit: number;
+  /** Names of the label values 0..C-1, or null to name them by number. */
+  classNames: string[] | null;
+}
+
+export type DataConfig = ShapesDataConfig | FolderDataConfig | IdxDataConfig;
+
+export type ModelType = 'dcgan' | 'cgan-mlp' | 'cgan';
+
+/** Layer sizes of the MLP cGAN of Mirza & Osindero (2014); the defaults are the paper's. */
+export interface MlpConfig {
+  zHidden: number;
+  yHidden: number;
+  jointHidden: number;
+  dxUnits: number;
+  dyUnits: number;
+  dJointUnits: number;
+}
+
+export interface ModelConfig {
+  type: ModelType;
+  zDim: number;
+  gWidth: number;
+  dWidth: number;
+  embedDim: number;
+  /** Convolutional models: D's normalisation; 'auto' = 'batch' for dcgan, 'spectral' for cgan. */
+  dNorm: 'auto' | 'batch' | 'spectral';
+  /** Convolutional models: minibatch-stddev feature in D; 'auto' = off for dcgan, on for cgan. */
+  dMinibatchStd: 'auto' | boolean;
+  mlp: MlpConfig;
+}
+
+export type LossType = 'nonsaturating' | 'hinge';
+
+export interface TrainingConfig {
+  steps: number;
+  batchSize: number;
+  loss: LossType;
+  gLr: number;
+  dLr: number;
+  beta1: number;
+  beta2: number;
+  dStepsPerG: number;
+  emaDecay: number;
+  logEvery: number;
+}
+
+export interface SamplesConfig {
+  every: number;
+  count: number;
+  truncation: number;
+}
+
+export interface CheckpointsConfig {
+  every: number;
+  keep: number;
+}
+
+/** A config after validation, defaults and path resolution: what a run stores as config.json. */
+export interface TrainConfig {
+  /** Absolute path of the *.icgan.json it came from. */
+  configPath: string;
+  name: string;
+  seed: number;
+  backend: BackendChoice;
+  data: DataConfig;
+  model: ModelConfig;
+  training: TrainingConfig;
+  samples: SamplesConfig;
+  checkpoints: CheckpointsConfig;
+  /** Absolute path. */
+  runsDir: string;
+}

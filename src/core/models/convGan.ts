@@ -1,0 +1,223 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { ModelConfig } from '../config/types';
+import type { Rng } from '../random/rng';
+import type { Conditioning, GanModel, ImageShape } from './ganModel';
+import {
+  batchNorm,
+  conditionalBatchNorm,
+  convDown,
+  convUp,
+  dense,
+  spectralNormalised,
+  type BnMode,
+} from './layers';
+import { param, ParamBuilder, type TensorMap } from './paramStore';
+
+const INIT_STD = 0.02; // DCGAN's N(0, 0.02) initialisation
+const LEAK = 0.2;
+
+/**
+ * DCGAN (Radford et al. 2016) and its class-conditional form.
+ *
+ * G: dense z → 4×4, then stride-2 transposed convs up to the resolution, BN + ReLU, tanh out.
+ * D: stride-2 convs down to 4×4, LeakyReLU(0.2), BN after the first, a linear logit.
+ * Layers followed by BN have no bias (it would be cancelled). With widths 32 at 32×32 this is the
+ * "DCGAN-32" reference model of the benchmarks (542,308 parameters).
+ *
+ * Conditional ('cgan'): z alone is G's input and a learned class embedding drives conditional
+ * batch norm in every G block; D is a projection discriminator (Miyato & Koyama 2018):
+ * logit = w·φ(x) + b + E[y]·φ(x), with φ(x) D's flattened 4×4 features. By default (model.dNorm,
+ * model.dMinibatchStd 'auto') its D is spectrally normalised instead of batch-normalised and
+ * sees the minibatch standard deviation; dcgan keeps the reference D.
+ */
+export class ConvGan implements GanModel {
+  readonly generatorParams;
+  readonly discriminatorParams;
+  readonly zDim: number;
+  private readonly gChannels: number[];
+  private readonly dChannels: number[];
+  private readonly conditional: boolean;
+  /** D's normalisation after resolving 'auto'. */
+  readonly dNorm: 'batch' | 'spectral';
+  /** Whether D sees the minibatch standard deviation as an extra 4×4 feature map. */
+  readonly minibatchStd: boolean;
+
+  constructor(
+    readonly type: 'dcgan' | 'cgan',
+    cfg: ModelConfig,
+    readonly image: ImageShape,
+    readonly numClasses: number,
+    rng: Rng,
+  ) {
+    this.conditional = type === 'cgan';
+    // 'auto' keeps dcgan exactly the DCGAN-32 reference and gives cgan what made it diverse.
+    this.dNorm = cfg.dNorm === 'auto' ? (this.conditional ? 'spectral' : 'batch') : cfg.dNorm;
+    this.minibatchStd = cfg.dMinibatchStd === 'auto' ? this.conditional : cfg.dMinibatchStd;
+    this.zDim = cfg.zDim;
+    const levels = Math.log2(image.resolution / 4);
+    if (!Number.isInteger(levels) || levels < 1) {
+      throw new Error(`resolution ${image.resolution} must be a power of two ≥ 8`);
+    }
+    // G: widest at 4×4, halving per block; D mirrors it.
+    this.gChannels = Array.from({ length: levels }, (_, i) => cfg.gWidth * 2 ** (levels - 1 - i));
+    this.dChannels = Array.from({ length: levels }, (_, i) => cfg.dWidth * 2 ** i);
+    this.generatorParams = this.buildGenerator(cfg, new ParamBuilder(rng, 'G'));
+    this.discriminatorParams = this.buildDiscriminator(new ParamBuilder(rng, 'D'), rng);
+  }
+
+  private buildGenerator(cfg: ModelConfig, b: ParamBuilder): ParamBuilder['vars'] {
+    const c0 = this.gChannels[0] as number;
+    // Only z enters the dense layer; the class acts through conditional batch norm. Concatenating
+    // the embedding to z (as this model first did) let G collapse onto one image per class: the
+    // class rows get the same-signed gradient at every step, so under Adam they outgrow the z rows
+    // (whose gradients change sign with z), and bn0 then normalises z's share of the variance
+    // away. With z alone, bn0 gives z's features unit variance whatever the class does.
+    const inDim = this.zDim;
+    if (this.conditional)
+      b.add('embed', [this.numClasses, cfg.embedDim], { kind: 'normal', std: 1 });
+    b.add('fc.w', [inDim, 16 * c0], { kind: 'normal', std: INIT_STD });
+    // The first norm acts on the dense layer's 16·c0 units (BatchNorm1d), as in the reference DCGAN.
+    this.addNorm(b, 'bn0', 16 * c0, cfg.embedDim);
+    for (let i = 1; i < this.gChannels.length; i++) {
+      const cin = this.gChannels[i - 1] as number;
+      const cout = this.gChannels[i] as number;
+      b.add(`up${i}.w`, [4, 4, cout, cin], { kind: 'normal', std: INIT_STD });
+      this.addNorm(b, `bn${i}`, cout, cfg.embedDim);
+    }
+    const last = this.gChannels[this.gChannels.length - 1] as number;
+    b.add('out.w', [4, 4, this.image.channels, last], { kind: 'normal', std: INIT_STD });
+    b.add('out.b', [this.image.channels], { kind: 'zeros' });
+    return b.vars;
+  }
+
+  private addNorm(b: ParamBuilder, name: string, channels: number, embedDim: number): void {
+    if (this.conditional) {
+      b.add(`${name}.gain.w`, [embedDim, channels], { kind: 'normal', std: INIT_STD });
+      b.add(`${name}.gain.b`, [channels], { kind: 'zeros' });
+      b.add(`${name}.shift.w`, [embedDim, channels], { kind: 'normal', std: INIT_STD });
+      b.add(`${name}.shift.b`, [channels], { kind: 'zeros' });
+    } else {
+      b.add(`${name}.gamma`, [channels], { kind: 'ones' });
+      b.add(`${name}.beta`, [channels], { kind: 'zeros' });
+    }
+  }
+
+  private buildDiscriminator(b: ParamBuilder, rng: Rng): ParamBuilder['vars'] {
+    const spectral = this.dNorm === 'spectral';
+    let cin: number = this.image.channels;
+    this.dChannels.forEach((cout, i) => {
+      b.add(`down${i}.w`, [4, 4, cin, cout], { kind: 'normal', std: INIT_STD });
+      if (spectral) addPowerIterationVector(b, rng, `down${i}.u`, cout);
+      if (i === 0 || spectral) {
+        b.add(`down${i}.b`, [cout], { kind: 'zeros' });
+      } else {
+        b.add(`bn${i}.gamma`, [cout], { kind: 'ones' });
+        b.add(`bn${i}.beta`, [cout], { kind: 'zeros' });
+      }
+      cin = cout;
+    });
+    const features = 16 * (cin + (this.minibatchStd ? 1 : 0));
+    b.add('logit.w', [features, 1], { kind: 'normal', std: INIT_STD });
+    b.add('logit.b', [1], { kind: 'zeros' });
+    if (spectral) addPowerIterationVector(b, rng, 'logit.u', 1);
+    if (this.conditional) {
+      b.add('project', [this.numClasses, features], { kind: 'normal', std: INIT_STD });
+      if (spectral) addPowerIterationVector(b, rng, 'project.u', features);
+    }
+    return b.vars;
+  }
+
+  private classEmbedding(p: TensorMap, cond: Conditioning, name: string): tf.Tensor2D {
+    if (!cond.labels) throw new Error(`model '${this.type}' needs class labels`);
+    // A one-hot product rather than tf.gather: gather's gradient needs UnsortedSegmentSum, which
+    // the WASM backend lacks, and with a handful of classes the product costs nothing.
+    const oneHot = tf.cast(tf.oneHot(cond.labels, this.numClasses), 'float32') as tf.Tensor2D;
+    return tf.matMul(oneHot, param(p, name) as tf.Tensor2D);
+  }
+
+  private norm<T extends tf.Tensor2D | tf.Tensor4D>(
+    p: TensorMap,
+    name: string,
+    x: T,
+    emb: tf.Tensor2D | null,
+    bn: BnMode,
+  ): T {
+    return emb ? conditionalBatchNorm(p, name, x, emb, bn) : batchNorm(p, name, x, bn);
+  }
+
+  /** D's map with every weight replaced by its spectrally normalised form (refining each `u`). */
+  private spectralWeights(p: TensorMap): TensorMap {
+    const out = new Map(p);
+    for (let i = 0; i < this.dChannels.length; i++)
+      out.set(`down${i}.w`, spectralNormalised(p, `down${i}.w`, `down${i}.u`));
+    out.set('logit.w', spectralNormalised(p, 'logit.w', 'logit.u'));
+    if (this.conditional) out.set('project', spectralNormalised(p, 'project', 'project.u'));
+    return out;
+  }
+
+  generate(p: TensorMap, z: tf.Tensor2D, cond: Conditioning, bn: BnMode): tf.Tensor4D {
+    return tf.tidy(() => {
+      const emb = this.conditional ? this.classEmbedding(p, cond, 'embed') : null;
+      const c0 = this.gChannels[0] as number;
+      const fc = tf.relu(this.norm(p, 'bn0', dense(p, 'fc', z, false), emb, bn));
+      let h = tf.reshape(fc, [z.shape[0], 4, 4, c0]) as tf.Tensor4D;
+      for (let i = 1; i < this.gChannels.length; i++) {
+        h = tf.relu(this.norm(p, `bn${i}`, convUp(p, `up${i}`, h, false), emb, bn));
+      }
+      return tf.tanh(convUp(p, 'out', h));
+    });
+  }
+
+  discriminate(params: TensorMap, x: tf.Tensor4D, cond: Conditioning): tf.Tensor1D {
+    return tf.tidy(() => {
+      const p = this.dNorm === 'spectral' ? this.spectralWeights(params) : params;
+      let h = tf.leakyRelu(convDown(p, 'down0', x), LEAK);
+      for (let i = 1; i < this.dChannels.length; i++) {
+        h =
+          this.dNorm === 'spectral'
+            ? tf.leakyRelu(convDown(p, `down${i}`, h), LEAK)
+            : tf.leakyRelu(
+                batchNorm(p, `bn${i}`, convDown(p, `down${i}`, h, false), BATCH_STATS_D),
+                LEAK,
+              );
+      }
+      if (this.minibatchStd) h = appendMinibatchStd(h);
+      const phi = tf.reshape(h, [x.shape[0], -1]) as tf.Tensor2D;
+      let logit = tf.reshape(dense(p, 'logit', phi), [-1]) as tf.Tensor1D;
+      if (this.conditional) {
+        const proj = this.classEmbedding(p, cond, 'project');
+        logit = tf.add(logit, tf.sum(tf.mul(proj, phi), 1));
+      }
+      return logit;
+    });
+  }
+}
+
+/**
+ * Minibatch standard deviation (Karras et al. 2018): the per-feature std over the batch, averaged
+ * to one number and appended as a constant channel. A batch of look-alike fakes has a small
+ * value where real batches do not, so D can punish G for ignoring z; without batch norm in D
+ * (spectral norm) D otherwise judges every image on its own and cannot see the collapse.
+ * Real and fake batches are discriminated separately, so the statistic never mixes them.
+ */
+function appendMinibatchStd(h: tf.Tensor4D): tf.Tensor4D {
+  const sd = tf.mean(tf.sqrt(tf.add(tf.moments(h, 0).variance, 1e-8)));
+  const [b, height, width] = h.shape;
+  return tf.concat([h, tf.mul(tf.ones([b, height, width, 1]), sd) as tf.Tensor4D], 3);
+}
+
+/**
+ * A spectrally normalised D keeps one power-iteration vector per weight: a non-trainable variable
+ * in D's map (so it is checkpointed and excluded from gradients), drawn from the init stream.
+ */
+function addPowerIterationVector(b: ParamBuilder, rng: Rng, name: string, size: number): void {
+  const values = rng.normals(size);
+  // tfjs names variables process-wide; its automatic names are unique.
+  b.vars.set(
+    name,
+    tf.tidy(() => tf.variable(tf.tensor1d(values), false)),
+  );
+}
+
+/** D is only ever run in training, on a batch: its batch norm always uses batch statistics. */
+const BATCH_STATS_D: BnMode = { kind: 'batch' };

@@ -1,0 +1,34 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import type { ModelType } from '../config/types';
+import type { BnMode } from './layers';
+import type { TensorMap, VariableMap } from './paramStore';
+
+/** What a generated or real image is conditioned on; fields are absent for models that ignore them. */
+export interface Conditioning {
+  /** int32 class labels, one per image. */
+  labels?: tf.Tensor1D;
+}
+
+/** Shape of the images a model produces and consumes. */
+export interface ImageShape {
+  resolution: number;
+  channels: 1 | 3;
+}
+
+/**
+ * A generator/discriminator pair as forward functions over named parameters. The training loop,
+ * sampling and checkpoints use only this interface, whatever the architecture.
+ */
+export interface GanModel {
+  readonly type: ModelType;
+  readonly zDim: number;
+  /** Number of classes for label-conditional models, 0 otherwise. */
+  readonly numClasses: number;
+  readonly image: ImageShape;
+  readonly generatorParams: VariableMap;
+  readonly discriminatorParams: VariableMap;
+  /** Images in [-1, 1], [B, H, W, C]. `params` is the generator's map or its EMA copy. */
+  generate(params: TensorMap, z: tf.Tensor2D, cond: Conditioning, bn: BnMode): tf.Tensor4D;
+  /** Logits, [B]. */
+  discriminate(params: TensorMap, x: tf.Tensor4D, cond: Conditioning): tf.Tensor1D;
+}

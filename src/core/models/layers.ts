@@ -1,0 +1,163 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { param, type TensorMap } from './paramStore';
+
+const BN_EPSILON = 1e-5;
+
+export interface BnStats {
+  mean: tf.Tensor;
+  variance: tf.Tensor;
+}
+
+/**
+ * How batch norm gets its statistics: from the batch (training), from fixed "standing" statistics
+ * (sampling — so one image doesn't depend on the others in its batch), or from the batch while
+ * recording them (to compute the standing statistics).
+ */
+export type BnMode =
+  | { kind: 'batch' }
+  | { kind: 'fixed'; stats: ReadonlyMap<string, BnStats> }
+  | { kind: 'collect'; out: Map<string, BnStats[]> };
+
+export const BATCH_STATS: BnMode = { kind: 'batch' };
+
+export function dense(p: TensorMap, name: string, x: tf.Tensor2D, bias = true): tf.Tensor2D {
+  const y = tf.matMul(x, param(p, `${name}.w`) as tf.Tensor2D) as tf.Tensor2D;
+  return bias ? (tf.add(y, param(p, `${name}.b`)) as tf.Tensor2D) : y;
+}
+
+/** 4×4 stride-2 'same' convolution: halves the resolution. */
+export function convDown(p: TensorMap, name: string, x: tf.Tensor4D, bias = true): tf.Tensor4D {
+  const y = tf.conv2d(x, param(p, `${name}.w`) as tf.Tensor4D, 2, 'same');
+  return bias ? tf.add(y, param(p, `${name}.b`)) : y;
+}
+
+/** 4×4 stride-2 transposed convolution: doubles the resolution. Weights are [k, k, out, in]. */
+export function convUp(p: TensorMap, name: string, x: tf.Tensor4D, bias = true): tf.Tensor4D {
+  const w = param(p, `${name}.w`) as tf.Tensor4D;
+  const [b, h, wd] = x.shape;
+  const outC = w.shape[2];
+  const y = tf.conv2dTranspose(x, w, [b, h * 2, wd * 2, outC], 2, 'same');
+  return bias ? tf.add(y, param(p, `${name}.b`)) : y;
+}
+
+/** Batch statistics over every axis but the last (channels). */
+function batchMoments(x: tf.Tensor): BnStats {
+  const axes = x.shape.slice(0, -1).map((_, i) => i);
+  return tf.moments(x, axes);
+}
+
+function statsFor(mode: BnMode, name: string, x: tf.Tensor): BnStats {
+  if (mode.kind === 'fixed') {
+    const s = mode.stats.get(name);
+    if (!s) throw new Error(`no standing statistics for batch norm '${name}'`);
+    return s;
+  }
+  const m = batchMoments(x);
+  if (mode.kind === 'collect') {
+    const list = mode.out.get(name) ?? [];
+    list.push({ mean: tf.keep(m.mean), variance: tf.keep(m.variance) });
+    mode.out.set(name, list);
+  }
+  return m;
+}
+
+/** Batch norm with learned per-channel scale `${name}.gamma` and offset `${name}.beta`. */
+export function batchNorm<T extends tf.Tensor>(p: TensorMap, name: string, x: T, mode: BnMode): T {
+  const s = statsFor(mode, name, x);
+  return tf.batchNorm(
+    x,
+    s.mean as tf.Tensor1D,
+    s.variance as tf.Tensor1D,
+    param(p, `${name}.beta`) as tf.Tensor1D,
+    param(p, `${name}.gamma`) as tf.Tensor1D,
+    BN_EPSILON,
+  ) as T;
+}
+
+/**
+ * Conditional batch norm (de Vries et al. 2017; BigGAN): normalise, then scale by
+ * 1 + cond·Wγ and shift by cond·Wβ, per sample, so the condition modulates every block of G.
+ */
+export function conditionalBatchNorm<T extends tf.Tensor2D | tf.Tensor4D>(
+  p: TensorMap,
+  name: string,
+  x: T,
+  cond: tf.Tensor2D,
+  mode: BnMode,
+): T {
+  const s = statsFor(mode, name, x);
+  // Written out rather than tf.batchNorm without scale/offset: that kernel saves its (undefined)
+  // scale and offset for the backward pass and fails.
+  const normalised = tf.mul(tf.sub(x, s.mean), tf.rsqrt(tf.add(s.variance, BN_EPSILON)));
+  // Per-sample [B, 1, …, C] so the modulation broadcasts over the spatial axes, if any.
+  const perSample = x.shape.map((d, i) => (i === 0 || i === x.rank - 1 ? d : 1));
+  const gamma = tf.reshape(tf.add(1, dense(p, `${name}.gain`, cond)), perSample);
+  const beta = tf.reshape(dense(p, `${name}.shift`, cond), perSample);
+  return tf.add(tf.mul(normalised, gamma), beta) as T;
+}
+
+/**
+ * Identity forward, zero gradient. The power-iteration vectors of spectral norm are treated as
+ * constants by backprop, as in Miyato et al.'s and PyTorch's implementations: only σ's direct
+ * dependence on W is differentiated.
+ */
+const stopGradient = tf.customGrad((...args) => ({
+  value: tf.clone(args[0] as tf.Tensor),
+  gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
+}));
+
+function l2Normalise(x: tf.Tensor2D): tf.Tensor2D {
+  return tf.div(x, tf.add(tf.norm(x), 1e-12));
+}
+
+/**
+ * Spectral normalisation (Miyato et al. 2018): W / σ(W), σ the largest singular value of W seen
+ * as a [fan-in, fan-out] matrix (a conv kernel [k, k, in, out] is reshaped to [k·k·in, out]).
+ * σ is estimated with one power iteration per forward pass from the vector `u` (length fan-out),
+ * which persists between passes so the estimate converges as W drifts slowly. `u` is a
+ * non-trainable variable in the same parameter map, so checkpoints store it and a resumed run
+ * continues bit-for-bit; variableGrads skips it since it is not trainable. The refined `u` is
+ * written back on every call, as PyTorch's spectral_norm does in training mode — D only ever runs
+ * in training — so this is the one forward pass that changes state.
+ */
+export function spectralNormalised(p: TensorMap, weightName: string, uName: string): tf.Tensor {
+  const w = param(p, weightName);
+  const u = param(p, uName);
+  if (!(u instanceof tf.Variable))
+    throw new Error(`spectral-norm vector '${uName}' must be a variable`);
+  const fanOut = w.shape[w.rank - 1] as number;
+  const mat = tf.reshape(w, [-1, fanOut]) as tf.Tensor2D;
+  const v = stopGradient(l2Normalise(tf.matMul(mat, tf.reshape(u, [fanOut, 1])))) as tf.Tensor2D;
+  const u1 = stopGradient(l2Normalise(tf.matMul(mat, v, true, false))) as tf.Tensor2D;
+  const sigma = tf.sum(tf.mul(tf.matMul(mat, u1), v));
+  u.assign(tf.reshape(u1, [fanOut]));
+  return tf.div(w, sigma);
+}
+
+/** Maxout (Goodfellow et al. 2013): the max over `pieces` linear pieces per unit. */
+export function maxout(
+  p: TensorMap,
+  name: string,
+  x: tf.Tensor2D,
+  units: number,
+  pieces: number,
+): tf.Tensor2D {
+  const y = dense(p, name, x);
+  return tf.max(tf.reshape(y, [x.shape[0], units, pieces]), 2);
+}
+
+/** The mean of the batch-norm statistics recorded in `collect` mode: the standing statistics. */
+export function averageStats(collected: Map<string, BnStats[]>): Map<string, BnStats> {
+  const out = new Map<string, BnStats>();
+  for (const [name, list] of collected) {
+    out.set(name, {
+      mean: tf.tidy(() => tf.div(tf.addN(list.map((s) => s.mean)), list.length)),
+      variance: tf.tidy(() => tf.div(tf.addN(list.map((s) => s.variance)), list.length)),
+    });
+    for (const s of list) {
+      s.mean.dispose();
+      s.variance.dispose();
+    }
+  }
+  return out;
+}

@@ -1,0 +1,73 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { loadLatestCheckpoint } from '../checkpoint/checkpointStore';
+import type { ModelConfig } from '../config/types';
+import { UserError } from '../errors';
+import type { GanModel } from '../models/ganModel';
+import type { BnStats } from '../models/layers';
+import { createModel } from '../models/createModel';
+import { disposeVariables } from '../models/paramStore';
+import { Rng } from '../random/rng';
+import { assertRunFolder, RUN_FILES } from '../run/runFolder';
+import { assignAll, statsFromCheckpoint, type CheckpointMeta } from '../train/trainingSession';
+import { disposeStats } from './standingStats';
+
+/** A trained generator ready for sampling: EMA weights and the standing batch-norm statistics. */
+export interface LoadedGenerator {
+  model: GanModel;
+  stats: Map<string, BnStats>;
+  meta: CheckpointMeta;
+  checkpointFile: string;
+  dispose(): void;
+}
+
+/**
+ * Loads the EMA generator of a run's newest valid checkpoint. No data set is read: the model's
+ * shape comes from the checkpoint, its architecture from the run's config.json.
+ */
+export function loadGenerator(
+  runDir: string,
+  warn: (msg: string) => void = () => undefined,
+): LoadedGenerator {
+  const dir = path.resolve(runDir);
+  assertRunFolder(dir);
+  const config = JSON.parse(fs.readFileSync(path.join(dir, RUN_FILES.config), 'utf8')) as {
+    model: ModelConfig;
+  };
+  const ckpt = loadLatestCheckpoint<CheckpointMeta>(path.join(dir, RUN_FILES.checkpoints), warn);
+  if (!ckpt) throw new UserError(`${dir}: the run has no valid checkpoint yet`);
+  const { meta } = ckpt;
+  const model = createModel(
+    config.model,
+    { resolution: meta.resolution, channels: meta.channels },
+    meta.numClasses,
+    new Rng(0),
+  );
+  // Only the generator is needed; its weights are replaced by the EMA copy.
+  disposeVariables(model.discriminatorParams);
+  model.discriminatorParams.clear();
+  assignAll(model.generatorParams, ckpt.tensors, 'EMA/');
+  const stats = statsFromCheckpoint(ckpt.tensors);
+  return {
+    model,
+    stats,
+    meta,
+    checkpointFile: ckpt.file,
+    dispose: () => {
+      disposeVariables(model.generatorParams);
+      disposeStats(stats);
+    },
+  };
+}
+
+/** Resolves `--class` given as a class name or an index. */
+export function resolveClass(meta: CheckpointMeta, value: string): number {
+  if (meta.numClasses === 0)
+    throw new UserError(`--class: this run's model (${meta.modelType}) is not class-conditional`);
+  const names = meta.classNames ?? Array.from({ length: meta.numClasses }, (_, i) => String(i));
+  const byName = names.indexOf(value);
+  if (byName >= 0) return byName;
+  const n = Number(value);
+  if (Number.isInteger(n) && n >= 0 && n < meta.numClasses) return n;
+  throw new UserError(`--class: unknown class '${value}' (known: ${names.join(', ')})`);
+}

@@ -1,0 +1,61 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { writeFileAtomic } from '../checkpoint/atomicWrite';
+import { tileGrid } from '../image/imageGrid';
+import { encodePng } from '../image/pngEncode';
+import { Rng } from '../random/rng';
+import { RUN_FILES } from '../run/runFolder';
+import { generateImages, gridColumns, gridLabels } from './generateImages';
+import { loadGenerator, resolveClass } from './loadGenerator';
+
+export interface SampleOptions {
+  count: number;
+  /** Class name or index; without it a conditional model gets one class per grid row. */
+  className?: string;
+  truncation: number;
+  seed: number;
+  /** Output PNG; default: samples/sample-<time>.png in the run folder. */
+  out?: string;
+}
+
+export interface SampleResult {
+  file: string;
+  count: number;
+  columns: number;
+  step: number;
+}
+
+/** Writes a grid of samples from a run's newest checkpoint (EMA generator). */
+export async function sampleRun(
+  runDir: string,
+  opts: SampleOptions,
+  warn?: (msg: string) => void,
+): Promise<SampleResult> {
+  const gen = loadGenerator(runDir, warn);
+  try {
+    const { model, meta } = gen;
+    const columns = gridColumns(opts.count);
+    const labels =
+      opts.className !== undefined
+        ? new Int32Array(opts.count).fill(resolveClass(meta, opts.className))
+        : gridLabels(opts.count, columns, model.numClasses);
+    const z = new Rng(opts.seed).normals(opts.count * model.zDim, opts.truncation);
+    const images = generateImages(model, model.generatorParams, gen.stats, z, labels);
+    const { resolution: r, channels: c } = model.image;
+    const grid = tileGrid(images.pixels, opts.count, r, r, c, columns);
+    const png = await encodePng(grid.pixels, grid.height, grid.width, c);
+    const file = path.resolve(
+      opts.out ??
+        path.join(
+          runDir,
+          RUN_FILES.samples,
+          `sample-${new Date().toISOString().replace(/[:.]/g, '-')}.png`,
+        ),
+    );
+    await fs.promises.mkdir(path.dirname(file), { recursive: true });
+    await writeFileAtomic(file, png);
+    return { file, count: opts.count, columns, step: meta.step };
+  } finally {
+    gen.dispose();
+  }
+}

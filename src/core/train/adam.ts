@@ -1,0 +1,92 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { TensorMap, VariableMap } from '../models/paramStore';
+
+export interface AdamSettings {
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  epsilon?: number;
+}
+
+/** Everything needed to continue the optimiser exactly: moments by parameter name and the step. */
+export interface AdamState {
+  iterations: number;
+  m: Map<string, tf.Tensor>;
+  v: Map<string, tf.Tensor>;
+}
+
+/**
+ * Adam (Kingma & Ba 2015) over a named parameter map. tfjs's own optimiser keeps its moments in
+ * lists ordered by first use, which makes an exact, checked checkpoint awkward; keyed by name,
+ * saving and restoring is a map copy and a mismatch is detectable.
+ */
+export class Adam {
+  private iterations = 0;
+  private readonly m = new Map<string, tf.Variable>();
+  private readonly v = new Map<string, tf.Variable>();
+  private readonly epsilon: number;
+
+  constructor(
+    private readonly params: VariableMap,
+    private readonly settings: AdamSettings,
+  ) {
+    this.epsilon = settings.epsilon ?? 1e-8;
+    for (const [name, p] of params) {
+      this.m.set(
+        name,
+        tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
+      );
+      this.v.set(
+        name,
+        tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
+      );
+    }
+  }
+
+  /** Applies one update from gradients keyed like the parameters. */
+  apply(grads: TensorMap): void {
+    this.iterations++;
+    const { learningRate, beta1, beta2 } = this.settings;
+    const t = this.iterations;
+    // Bias correction folded into the step size.
+    const stepSize = (learningRate * Math.sqrt(1 - beta2 ** t)) / (1 - beta1 ** t);
+    tf.tidy(() => {
+      for (const [name, p] of this.params) {
+        const g = grads.get(name);
+        if (!g) continue;
+        const m = this.m.get(name) as tf.Variable;
+        const v = this.v.get(name) as tf.Variable;
+        const m1 = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
+        const v1 = tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2));
+        m.assign(m1);
+        v.assign(v1);
+        p.assign(tf.sub(p, tf.div(tf.mul(m1, stepSize), tf.add(tf.sqrt(v1), this.epsilon))));
+      }
+    });
+  }
+
+  getState(): AdamState {
+    return { iterations: this.iterations, m: new Map(this.m), v: new Map(this.v) };
+  }
+
+  /** Restores moments saved by getState; every parameter must be present with its shape. */
+  setState(state: AdamState): void {
+    for (const [kind, target, source] of [
+      ['m', this.m, state.m],
+      ['v', this.v, state.v],
+    ] as const) {
+      for (const [name, variable] of target) {
+        const saved = source.get(name);
+        if (!saved || saved.size !== variable.size) {
+          throw new Error(`optimiser state '${kind}/${name}' is missing or has the wrong shape`);
+        }
+        tf.tidy(() => variable.assign(tf.reshape(saved, variable.shape)));
+      }
+    }
+    this.iterations = state.iterations;
+  }
+
+  dispose(): void {
+    for (const t of [...this.m.values(), ...this.v.values()]) t.dispose();
+  }
+}

@@ -1,0 +1,22 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { TensorMap, VariableMap } from '../models/paramStore';
+
+/**
+ * The decay used at update `t`: the configured one, capped early at (1 + t) / (10 + t) (as
+ * TensorFlow's ExponentialMovingAverage does with num_updates) so that short runs are not
+ * dominated by the random initial weights.
+ */
+export function emaDecayAt(decay: number, t: number): number {
+  return Math.min(decay, (1 + t) / (10 + t));
+}
+
+/** ema ← d·ema + (1 − d)·params, for every parameter. */
+export function updateEma(ema: VariableMap, params: TensorMap, decay: number): void {
+  tf.tidy(() => {
+    for (const [name, e] of ema) {
+      const p = params.get(name);
+      if (!p) throw new Error(`EMA has no source for '${name}'`);
+      e.assign(tf.add(tf.mul(e, decay), tf.mul(p, 1 - decay)));
+    }
+  });
+}

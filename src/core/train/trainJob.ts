@@ -1,0 +1,319 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { RunEndedEvent, RunEvent, StepEvent } from '../../protocol/runnerEvents';
+import { initBackend, type BackendName, type BackendReport } from '../backend/backendChain';
+import { writeFileAtomic } from '../checkpoint/atomicWrite';
+import { loadLatestCheckpoint, saveCheckpoint } from '../checkpoint/checkpointStore';
+import { resolveConfig } from '../config/loadConfig';
+import type { TrainConfig } from '../config/types';
+import { loadDataset } from '../data/loadDataset';
+import { UserError } from '../errors';
+import { tileGrid } from '../image/imageGrid';
+import { encodePng } from '../image/pngEncode';
+import { countParameters } from '../models/paramStore';
+import { Rng } from '../random/rng';
+import { EventLog } from '../run/eventLog';
+import {
+  createRunFolder,
+  readRunInfo,
+  RUN_FILES,
+  writeRunInfo,
+  type RunInfo,
+} from '../run/runFolder';
+import { generateImages, gridColumns, gridLabels } from '../sampling/generateImages';
+import { disposeStats } from '../sampling/standingStats';
+import { StepTimer } from './stepTimer';
+import { TrainingSession, type CheckpointMeta, type StepStats } from './trainingSession';
+
+export interface JobOptions {
+  /** Total steps the run should have at its end (overrides training.steps). */
+  steps?: number;
+  backend?: BackendName | 'auto';
+  /** Receives every event (also written to events.jsonl). */
+  onEvent?: (event: RunEvent) => void;
+  /** Polled after every step; true = checkpoint and stop. */
+  shouldStop?: () => boolean;
+}
+
+const now = (): string => new Date().toISOString();
+
+/** Starts a new run of a resolved config: creates its run folder and trains. */
+export async function trainNew(config: TrainConfig, opts: JobOptions = {}): Promise<RunEndedEvent> {
+  return runJob(config, null, opts);
+}
+
+/** Continues a run folder from its newest valid checkpoint. */
+export async function resumeRun(runDir: string, opts: JobOptions = {}): Promise<RunEndedEvent> {
+  const dir = path.resolve(runDir);
+  const configFile = path.join(dir, RUN_FILES.config);
+  if (!fs.existsSync(configFile))
+    throw new UserError(`${dir}: not a run folder (no ${RUN_FILES.config})`);
+  let stored: Record<string, unknown>;
+  try {
+    stored = JSON.parse(fs.readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+  } catch (err) {
+    throw new UserError(`${configFile}: not valid JSON (${(err as Error).message})`);
+  }
+  // The stored config is re-validated: it may have been edited, or the data moved.
+  const { configPath, ...rest } = stored;
+  const config = resolveConfig(rest, typeof configPath === 'string' ? configPath : configFile);
+  return runJob({ ...config, name: String(stored.name ?? config.name) }, dir, opts);
+}
+
+async function runJob(
+  config: TrainConfig,
+  resumeDir: string | null,
+  opts: JobOptions,
+): Promise<RunEndedEvent> {
+  const pending: RunEvent[] = [];
+  const early = (message: string): void => {
+    const e: RunEvent = { type: 'log', time: now(), level: 'info', message };
+    pending.push(e);
+    opts.onEvent?.(e);
+  };
+  const backend = await initBackend(opts.backend ?? config.backend);
+  early(
+    `backend: ${backend.name}${backend.name === 'wasm' ? ` (SIMD ${backend.simd ? 'on' : 'off'}, ${backend.threads} thread${backend.threads === 1 ? '' : 's'})` : ''}` +
+      backend.attempts
+        .filter((a) => !a.ok)
+        .map((a) => `; skipped ${a.name}: ${a.reason}`)
+        .join(''),
+  );
+  const data = await loadDataset(config.data, early);
+  const session = new TrainingSession(config, data);
+  try {
+    let previous: RunInfo | null = null;
+    let runDir: string;
+    if (resumeDir) {
+      runDir = resumeDir;
+      previous = readRunInfo(runDir);
+      const ckpt = loadLatestCheckpoint<CheckpointMeta>(
+        path.join(runDir, RUN_FILES.checkpoints),
+        (m) => early(`warning: ${m}`),
+      );
+      if (ckpt) {
+        session.restore(ckpt.meta, ckpt.tensors);
+        early(`resuming from ${path.relative(runDir, ckpt.file)} (step ${ckpt.meta.step})`);
+      } else {
+        early('no valid checkpoint: starting this run again from step 0');
+      }
+    } else {
+      runDir = createRunFolder(config);
+    }
+    const log = new EventLog(path.join(runDir, RUN_FILES.events));
+    try {
+      return await trainLoop({
+        config,
+        runDir,
+        session,
+        log,
+        previous,
+        backend,
+        opts,
+        pending,
+        data,
+      });
+    } finally {
+      log.close();
+    }
+  } finally {
+    session.dispose();
+  }
+}
+
+interface LoopContext {
+  config: TrainConfig;
+  runDir: string;
+  session: TrainingSession;
+  log: EventLog;
+  previous: RunInfo | null;
+  backend: BackendReport;
+  opts: JobOptions;
+  pending: RunEvent[];
+  data: { description: string; classNames?: readonly string[] };
+}
+
+async function trainLoop(ctx: LoopContext): Promise<RunEndedEvent> {
+  const { config, runDir, session, log, opts } = ctx;
+  const totalSteps = opts.steps ?? config.training.steps;
+  const emit = (e: RunEvent): void => {
+    log.append(e);
+    opts.onEvent?.(e);
+  };
+  for (const e of ctx.pending) log.append(e);
+  const startStep = session.step;
+  const timer = new StepTimer();
+  const startedAt = ctx.previous?.startedAt ?? now();
+  const baseSeconds = ctx.previous?.trainingSeconds ?? 0;
+  let lastCheckpoint = ctx.previous?.lastCheckpoint;
+  let lastCheckpointStep = startStep;
+  const info = (status: RunInfo['status'], extra: Partial<RunInfo> = {}): RunInfo => ({
+    version: 1,
+    name: path.basename(runDir),
+    status,
+    configPath: config.configPath,
+    model: config.model.type,
+    backend: ctx.backend.name,
+    step: session.step,
+    totalSteps,
+    startedAt,
+    updatedAt: now(),
+    trainingSeconds: baseSeconds + timer.totalSeconds(),
+    msPerStep: timer.medianMs(),
+    lastCheckpoint,
+    ...extra,
+  });
+  writeRunInfo(runDir, info('running'));
+  emit({
+    type: 'run-started',
+    time: now(),
+    runDir,
+    runName: path.basename(runDir),
+    configPath: config.configPath,
+    model: config.model.type,
+    dataset: ctx.data.description,
+    backend: ctx.backend,
+    startStep,
+    totalSteps,
+    resumed: ctx.previous !== null,
+    parameters: {
+      generator: countParameters(session.model.generatorParams),
+      discriminator: countParameters(session.model.discriminatorParams),
+    },
+  });
+
+  const classNames = ctx.data.classNames ?? null;
+  const checkpoint = async (): Promise<void> => {
+    const stats = session.standingStats();
+    try {
+      const { meta, tensors } = session.snapshot(stats, classNames);
+      const { file, bytes } = await saveCheckpoint(
+        path.join(runDir, RUN_FILES.checkpoints),
+        session.step,
+        meta,
+        tensors,
+        config.checkpoints.keep,
+      );
+      lastCheckpoint = path.relative(runDir, file);
+      lastCheckpointStep = session.step;
+      emit({ type: 'checkpoint', time: now(), step: session.step, file: lastCheckpoint, bytes });
+      writeRunInfo(runDir, info('running'));
+    } catch (err) {
+      throw new UserError(
+        `cannot write a checkpoint in ${path.join(runDir, RUN_FILES.checkpoints)}: ${describeIoError(err)}` +
+          (lastCheckpoint ? `; the last good checkpoint is ${lastCheckpoint}` : ''),
+      );
+    } finally {
+      disposeStats(stats);
+    }
+  };
+
+  const end = (status: RunEndedEvent['status'], message?: string): RunEndedEvent => {
+    const e: RunEndedEvent = {
+      type: 'run-ended',
+      time: now(),
+      status,
+      step: session.step,
+      message,
+      lastCheckpoint,
+    };
+    emit(e);
+    writeRunInfo(runDir, info(status, { endedAt: now(), message }));
+    return e;
+  };
+
+  try {
+    while (session.step < totalSteps) {
+      if (opts.shouldStop?.()) {
+        if (lastCheckpointStep !== session.step) await checkpoint();
+        return end('stopped', `stopped at step ${session.step}`);
+      }
+      timer.start();
+      const stats = session.trainStep();
+      timer.stop();
+      const bad = nonFinite(stats);
+      if (bad) {
+        return end(
+          'failed',
+          `training diverged at step ${session.step}: ${bad}` +
+            (lastCheckpoint
+              ? `; the last good checkpoint is ${lastCheckpoint} (step ${lastCheckpointStep})`
+              : '; no checkpoint was written yet'),
+        );
+      }
+      const step = session.step;
+      if (step % config.training.logEvery === 0 || step === totalSteps || step === startStep + 1) {
+        emit(stepEvent(step, totalSteps, stats, config.training.batchSize, timer));
+      }
+      if (step % config.samples.every === 0 || step === totalSteps)
+        await writeSampleGrid(ctx, emit);
+      if (step % config.checkpoints.every === 0 || step === totalSteps) await checkpoint();
+    }
+    return end('finished');
+  } catch (err) {
+    end('failed', err instanceof Error ? err.message : String(err));
+    throw err;
+  }
+}
+
+function stepEvent(
+  step: number,
+  totalSteps: number,
+  s: StepStats,
+  batchSize: number,
+  timer: StepTimer,
+): StepEvent {
+  const secondsPerStep = timer.recentSeconds();
+  return {
+    type: 'step',
+    time: now(),
+    step,
+    totalSteps,
+    ...s,
+    imagesPerSec: secondsPerStep > 0 ? batchSize / secondsPerStep : 0,
+    etaSeconds: Math.max(0, (totalSteps - step) * secondsPerStep),
+  };
+}
+
+function nonFinite(s: StepStats): string | null {
+  const bad = (['dLoss', 'gLoss', 'dReal', 'dFake'] as const).filter((k) => !Number.isFinite(s[k]));
+  return bad.length ? bad.map((k) => `${k} is ${s[k]}`).join(', ') : null;
+}
+
+function describeIoError(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC') return 'no space left on device';
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return `not writable (${code})`;
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The fixed-noise grid: same z (and one class per row) at every step, so progress is visible. */
+async function writeSampleGrid(ctx: LoopContext, emit: (e: RunEvent) => void): Promise<void> {
+  const { session, config, runDir } = ctx;
+  const { model } = session;
+  const count = config.samples.count;
+  const columns = gridColumns(count);
+  const z = new Rng((config.seed + 0x9e37) >>> 0).normals(
+    count * model.zDim,
+    config.samples.truncation,
+  );
+  const stats = session.standingStats();
+  try {
+    const images = generateImages(
+      model,
+      session.ema,
+      stats,
+      z,
+      gridLabels(count, columns, model.numClasses),
+    );
+    const { resolution: r, channels: c } = model.image;
+    const grid = tileGrid(images.pixels, count, r, r, c, columns);
+    const png = await encodePng(grid.pixels, grid.height, grid.width, c);
+    const rel = path.join(RUN_FILES.samples, `step-${String(session.step).padStart(8, '0')}.png`);
+    await writeFileAtomic(path.join(runDir, rel), png);
+    await writeFileAtomic(path.join(runDir, RUN_FILES.latestSample), png);
+    emit({ type: 'samples', time: now(), step: session.step, file: rel, count, columns });
+  } finally {
+    disposeStats(stats);
+  }
+}

@@ -1,0 +1,292 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { TensorRecord } from '../checkpoint/checkpointFile';
+import type { TrainConfig } from '../config/types';
+import { gatherBatch, gatherLabels } from '../data/batch';
+import type { ImageDataset } from '../data/dataset';
+import { createModel } from '../models/createModel';
+import type { GanModel } from '../models/ganModel';
+import { BATCH_STATS, type BnStats } from '../models/layers';
+import { cloneVariables, disposeVariables, type VariableMap } from '../models/paramStore';
+import { Rng, type RngState } from '../random/rng';
+import { computeStandingStats } from '../sampling/standingStats';
+import { Adam } from './adam';
+import { emaDecayAt, updateEma } from './ema';
+import { discriminatorLoss, generatorLoss } from './losses';
+
+export interface StepStats {
+  dLoss: number;
+  gLoss: number;
+  /** Mean σ(D(x)) over the real batch and over the generated batch. */
+  dReal: number;
+  dFake: number;
+}
+
+/** What a checkpoint stores besides tensors. */
+export interface CheckpointMeta {
+  step: number;
+  modelType: string;
+  zDim: number;
+  numClasses: number;
+  classNames: string[] | null;
+  resolution: number;
+  channels: 1 | 3;
+  rng: RngState;
+  gIterations: number;
+  dIterations: number;
+  emaUpdates: number;
+  time: string;
+}
+
+/** The weight groups a checkpoint stores, as tensor-name prefixes. */
+type WeightGroup = 'G' | 'D' | 'EMA';
+
+/**
+ * One GAN being trained: model, both optimisers, the EMA generator and the random stream, with
+ * an exact snapshot/restore. The training loop, events and files live in trainJob; this class
+ * only knows how to take a step.
+ */
+export class TrainingSession {
+  readonly model: GanModel;
+  readonly ema: VariableMap;
+  step = 0;
+  private readonly optG: Adam;
+  private readonly optD: Adam;
+  private rng: Rng;
+  private emaUpdates = 0;
+
+  constructor(
+    private readonly config: TrainConfig,
+    private readonly data: ImageDataset,
+  ) {
+    const initRng = new Rng(config.seed);
+    const numClasses = config.model.type === 'dcgan' ? 0 : (data.classNames?.length ?? 0);
+    this.model = createModel(
+      config.model,
+      { resolution: data.height, channels: data.channels },
+      numClasses,
+      initRng,
+    );
+    this.ema = cloneVariables(this.model.generatorParams, 'EMA');
+    const t = config.training;
+    this.optG = new Adam(this.model.generatorParams, {
+      learningRate: t.gLr,
+      beta1: t.beta1,
+      beta2: t.beta2,
+    });
+    this.optD = new Adam(this.model.discriminatorParams, {
+      learningRate: t.dLr,
+      beta1: t.beta1,
+      beta2: t.beta2,
+    });
+    // A stream separate from initialisation, so changing the model does not shift batch order.
+    this.rng = new Rng((config.seed ^ 0x5bd1e995) >>> 0);
+  }
+
+  private noise(batch: number): tf.Tensor2D {
+    return tf.tensor2d(this.rng.normals(batch * this.model.zDim), [batch, this.model.zDim]);
+  }
+
+  /** One generator update preceded by `dStepsPerG` discriminator updates. */
+  trainStep(): StepStats {
+    const { batchSize, loss, dStepsPerG } = this.config.training;
+    const { model } = this;
+    const conditional = model.numClasses > 0;
+    const gVars = [...model.generatorParams.values()];
+    const dVars = [...model.discriminatorParams.values()];
+    let last: tf.Tensor1D | undefined;
+    let labels: tf.Tensor1D | undefined;
+    for (let k = 0; k < dStepsPerG; k++) {
+      labels?.dispose();
+      last?.dispose();
+      const indices = this.rng.ints(batchSize, this.data.count);
+      const real = gatherBatch(this.data, indices);
+      labels = conditional ? gatherLabels(this.data, indices) : undefined;
+      const cond = { labels };
+      const z = this.noise(batchSize);
+      const fake = tf.tidy(() => model.generate(model.generatorParams, z, cond, BATCH_STATS));
+      let probs: tf.Tensor1D | undefined;
+      const { value, grads } = tf.variableGrads(() => {
+        const realLogits = model.discriminate(model.discriminatorParams, real, cond);
+        const fakeLogits = model.discriminate(model.discriminatorParams, fake, cond);
+        probs = tf.keep(
+          tf.stack([
+            tf.mean(tf.sigmoid(realLogits)),
+            tf.mean(tf.sigmoid(fakeLogits)),
+          ]) as tf.Tensor1D,
+        );
+        return discriminatorLoss(loss, realLogits, fakeLogits);
+      }, dVars);
+      this.optD.apply(byParamName(model.discriminatorParams, grads));
+      last = tf.tidy(
+        () => tf.concat([tf.reshape(value, [1]), probs as tf.Tensor1D]) as tf.Tensor1D,
+      );
+      tf.dispose([real, z, fake, value, probs as tf.Tensor1D, ...Object.values(grads)]);
+    }
+    // The generator sees the same class mix as the last real batch.
+    const cond = { labels };
+    const z = this.noise(batchSize);
+    const { value: gValue, grads: gGrads } = tf.variableGrads(() => {
+      const fake = model.generate(model.generatorParams, z, cond, BATCH_STATS);
+      return generatorLoss(loss, model.discriminate(model.discriminatorParams, fake, cond));
+    }, gVars);
+    this.optG.apply(byParamName(model.generatorParams, gGrads));
+    updateEma(
+      this.ema,
+      model.generatorParams,
+      emaDecayAt(this.config.training.emaDecay, this.emaUpdates++),
+    );
+    const values = tf.tidy(() =>
+      tf.concat([last as tf.Tensor1D, tf.reshape(gValue, [1])]).dataSync(),
+    );
+    tf.dispose([z, gValue, ...Object.values(gGrads), last as tf.Tensor1D]);
+    labels?.dispose();
+    this.step++;
+    return {
+      dLoss: values[0] ?? NaN,
+      dReal: values[1] ?? NaN,
+      dFake: values[2] ?? NaN,
+      gLoss: values[3] ?? NaN,
+    };
+  }
+
+  /** Standing batch-norm statistics of the EMA generator at this step (see computeStandingStats). */
+  standingStats(): Map<string, BnStats> {
+    return computeStandingStats(this.model, this.ema, this.config.seed + 1);
+  }
+
+  /** Everything a resume needs, as plain arrays. */
+  snapshot(
+    stats: ReadonlyMap<string, BnStats>,
+    classNames: readonly string[] | null,
+  ): { meta: CheckpointMeta; tensors: TensorRecord[] } {
+    const tensors: TensorRecord[] = [];
+    const add = (name: string, t: tf.Tensor): void => {
+      tensors.push({ name, shape: t.shape, data: t.dataSync() as Float32Array });
+    };
+    for (const [group, map] of this.groups()) for (const [n, t] of map) add(`${group}/${n}`, t);
+    for (const [prefix, opt] of [
+      ['optG', this.optG],
+      ['optD', this.optD],
+    ] as const) {
+      const s = opt.getState();
+      for (const [n, t] of s.m) add(`${prefix}.m/${n}`, t);
+      for (const [n, t] of s.v) add(`${prefix}.v/${n}`, t);
+    }
+    for (const [n, s] of stats) {
+      add(`stats/${n}/mean`, s.mean);
+      add(`stats/${n}/variance`, s.variance);
+    }
+    const meta: CheckpointMeta = {
+      step: this.step,
+      modelType: this.model.type,
+      zDim: this.model.zDim,
+      numClasses: this.model.numClasses,
+      classNames: classNames ? [...classNames] : null,
+      resolution: this.model.image.resolution,
+      channels: this.model.image.channels,
+      rng: this.rng.getState(),
+      gIterations: this.optG.getState().iterations,
+      dIterations: this.optD.getState().iterations,
+      emaUpdates: this.emaUpdates,
+      time: new Date().toISOString(),
+    };
+    return { meta, tensors };
+  }
+
+  /** Restores a snapshot; every tensor must be present with the model's shapes. */
+  restore(meta: CheckpointMeta, tensors: ReadonlyMap<string, TensorRecord>): void {
+    if (
+      meta.modelType !== this.model.type ||
+      meta.numClasses !== this.model.numClasses ||
+      meta.zDim !== this.model.zDim
+    ) {
+      throw new Error(
+        `checkpoint is for a ${meta.modelType} with ${meta.numClasses} classes and z of ${meta.zDim}, not this ${this.model.type}`,
+      );
+    }
+    for (const [group, map] of this.groups()) assignAll(map, tensors, `${group}/`);
+    for (const [prefix, opt, iterations] of [
+      ['optG', this.optG, meta.gIterations],
+      ['optD', this.optD, meta.dIterations],
+    ] as const) {
+      const m = new Map<string, tf.Tensor>();
+      const v = new Map<string, tf.Tensor>();
+      for (const [name, rec] of tensors) {
+        if (name.startsWith(`${prefix}.m/`))
+          m.set(name.slice(prefix.length + 3), tf.tensor(rec.data, rec.shape));
+        if (name.startsWith(`${prefix}.v/`))
+          v.set(name.slice(prefix.length + 3), tf.tensor(rec.data, rec.shape));
+      }
+      try {
+        opt.setState({ iterations, m, v });
+      } finally {
+        tf.dispose([...m.values(), ...v.values()]);
+      }
+    }
+    this.rng = Rng.fromState(meta.rng);
+    this.emaUpdates = meta.emaUpdates;
+    this.step = meta.step;
+  }
+
+  private groups(): [WeightGroup, VariableMap][] {
+    return [
+      ['G', this.model.generatorParams],
+      ['D', this.model.discriminatorParams],
+      ['EMA', this.ema],
+    ];
+  }
+
+  dispose(): void {
+    disposeVariables(this.model.generatorParams);
+    disposeVariables(this.model.discriminatorParams);
+    disposeVariables(this.ema);
+    this.optG.dispose();
+    this.optD.dispose();
+  }
+}
+
+/** variableGrads keys gradients by the variables' unique engine names; the maps use short ones. */
+function byParamName(params: VariableMap, grads: tf.NamedTensorMap): Map<string, tf.Tensor> {
+  const out = new Map<string, tf.Tensor>();
+  for (const [name, v] of params) {
+    const g = grads[v.name];
+    if (g) out.set(name, g);
+  }
+  return out;
+}
+
+/** Assigns saved values to variables, checking that each exists with the same shape. */
+export function assignAll(
+  vars: VariableMap,
+  tensors: ReadonlyMap<string, TensorRecord>,
+  prefix: string,
+): void {
+  for (const [name, v] of vars) {
+    const rec = tensors.get(prefix + name);
+    if (!rec || rec.shape.join(',') !== v.shape.join(',')) {
+      throw new Error(
+        `checkpoint tensor '${prefix}${name}' is ${rec ? `[${rec.shape.join(', ')}]` : 'missing'}, expected [${v.shape.join(', ')}]`,
+      );
+    }
+    tf.tidy(() => v.assign(tf.tensor(rec.data, rec.shape)));
+  }
+}
+
+/** Reads the standing statistics stored in a checkpoint. */
+export function statsFromCheckpoint(
+  tensors: ReadonlyMap<string, TensorRecord>,
+): Map<string, BnStats> {
+  const out = new Map<string, BnStats>();
+  for (const [name, rec] of tensors) {
+    const m = /^stats\/(.+)\/mean$/.exec(name);
+    if (!m?.[1]) continue;
+    const variance = tensors.get(`stats/${m[1]}/variance`);
+    if (!variance)
+      throw new Error(`checkpoint has a mean but no variance for batch norm '${m[1]}'`);
+    out.set(m[1], {
+      mean: tf.tensor(rec.data, rec.shape),
+      variance: tf.tensor(variance.data, variance.shape),
+    });
+  }
+  return out;
+}

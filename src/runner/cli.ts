@@ -1,0 +1,197 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { initBackend } from '../core/backend/backendChain';
+import { loadConfigFile } from '../core/config/loadConfig';
+import { isUserError } from '../core/errors';
+import { sampleRun } from '../core/sampling/sampleRun';
+import { resumeRun, trainNew, type JobOptions } from '../core/train/trainJob';
+import type { RunEndedEvent } from '../protocol/runnerEvents';
+import { ProgressReporter, type OutputMode } from './progressReporter';
+
+const BACKENDS = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const;
+
+function positiveInt(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1)
+      throw new InvalidArgumentError(`${flag} must be a positive integer, got '${value}'`);
+    return n;
+  };
+}
+
+function nonNegativeNumber(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < 0)
+      throw new InvalidArgumentError(`${flag} must be a number ≥ 0, got '${value}'`);
+    return n;
+  };
+}
+
+function nonNegativeInt(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0)
+      throw new InvalidArgumentError(`${flag} must be an integer ≥ 0, got '${value}'`);
+    return n;
+  };
+}
+
+const backendOption = (): Option =>
+  new Option(
+    '--backend <name>',
+    "force a TensorFlow.js backend (default: the config's, else auto)",
+  ).choices(BACKENDS);
+
+interface TrainFlags {
+  steps?: number;
+  runsDir?: string;
+  backend?: (typeof BACKENDS)[number];
+  json?: boolean;
+}
+
+/** SIGINT/SIGTERM ask the job to checkpoint and stop; a second one exits at once. */
+function stopOnSignals(): () => boolean {
+  let stop = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stop) process.exit(signal === 'SIGINT' ? 130 : 143);
+    stop = true;
+    process.stderr.write(
+      `\n${signal}: writing a checkpoint and stopping (again to quit at once)\n`,
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => stop;
+}
+
+function outputMode(json: boolean | undefined): OutputMode {
+  return json ? 'json' : process.stderr.isTTY ? 'tty' : 'plain';
+}
+
+function jobOptions(flags: TrainFlags): JobOptions {
+  const reporter = new ProgressReporter(outputMode(flags.json));
+  return {
+    steps: flags.steps,
+    backend: flags.backend,
+    onEvent: (e) => reporter.handle(e),
+    shouldStop: stopOnSignals(),
+  };
+}
+
+function exitFor(ended: RunEndedEvent): void {
+  process.exitCode = ended.status === 'finished' ? 0 : ended.status === 'stopped' ? 130 : 1;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('icgan')
+    .description(
+      'Train and sample conditional and instance-conditioned GANs (IC-GAN Studio engine).',
+    )
+    .option('--debug', 'print stack traces of unexpected errors')
+    .showHelpAfterError("(run 'icgan help <command>' for usage)")
+    .configureOutput({ outputError: (str, write) => write(str) });
+
+  program
+    .command('train')
+    .description(
+      'start a new run of a *.icgan.json config; writes a run folder under the runs folder',
+    )
+    .argument('<config>', 'path of the *.icgan.json file')
+    .option(
+      '--steps <n>',
+      'total generator steps (overrides training.steps)',
+      positiveInt('--steps'),
+    )
+    .option('--runs-dir <dir>', 'folder that receives the run folder (overrides runsDir)')
+    .addOption(backendOption())
+    .option('--json', 'print events as JSON lines on stdout instead of a progress bar')
+    .action(async (configFile: string, flags: TrainFlags) => {
+      const config = loadConfigFile(configFile);
+      if (flags.runsDir) config.runsDir = (await import('node:path')).resolve(flags.runsDir);
+      exitFor(await trainNew(config, jobOptions(flags)));
+    });
+
+  program
+    .command('resume')
+    .description('continue a run from its newest valid checkpoint')
+    .argument('<run-dir>', 'the run folder')
+    .option(
+      '--steps <n>',
+      'total steps the run should reach (default: its config)',
+      positiveInt('--steps'),
+    )
+    .addOption(backendOption())
+    .option('--json', 'print events as JSON lines on stdout')
+    .action(async (runDir: string, flags: TrainFlags) => {
+      exitFor(await resumeRun(runDir, jobOptions(flags)));
+    });
+
+  program
+    .command('sample')
+    .description("write a grid of images from a run's newest checkpoint (EMA generator)")
+    .argument('<run-dir>', 'the run folder')
+    .option('-n, --count <n>', 'number of images', positiveInt('-n'), 16)
+    .option(
+      '--class <name|index>',
+      'class to generate (class-conditional runs); default: one class per row',
+    )
+    .option(
+      '--truncation <t>',
+      'redraw noise beyond ±t (0 = none)',
+      nonNegativeNumber('--truncation'),
+      0,
+    )
+    .option('--seed <s>', 'noise seed', nonNegativeInt('--seed'), 0)
+    .option('--out <file>', 'output PNG (default: <run-dir>/samples/sample-<time>.png)')
+    .addOption(backendOption().default('auto'))
+    .option('--json', 'print the result as JSON')
+    .action(
+      async (
+        runDir: string,
+        flags: {
+          count: number;
+          class?: string;
+          truncation: number;
+          seed: number;
+          out?: string;
+          backend: (typeof BACKENDS)[number];
+          json?: boolean;
+        },
+      ) => {
+        await initBackend(flags.backend);
+        const result = await sampleRun(
+          runDir,
+          {
+            count: flags.count,
+            className: flags.class,
+            truncation: flags.truncation,
+            seed: flags.seed,
+            out: flags.out,
+          },
+          (m) => process.stderr.write(`warning: ${m}\n`),
+        );
+        process.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : `${result.file}\n`);
+      },
+    );
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    const debug = program.opts<{ debug?: boolean }>().debug ?? argv.includes('--debug');
+    if (debug && err instanceof Error) process.stderr.write(`${err.stack ?? err.message}\n`);
+    else if (isUserError(err)) process.stderr.write(`icgan: error: ${err.message}\n`);
+    else {
+      const first = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+      process.stderr.write(`icgan: internal error: ${first} (run with --debug for details)\n`);
+    }
+    process.exitCode = 1;
+  }
+}
+
+if (require.main === module) void main(process.argv);

@@ -1,0 +1,192 @@
+import { strict as assert } from 'node:assert';
+import { fork, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import sharp from 'sharp';
+import type { RunnerMessage } from '../../src/protocol/runnerCommands';
+import type { RunEvent } from '../../src/protocol/runnerEvents';
+import { makeTempDir } from './support/tempDir';
+import { tinyConfigJson } from './support/tinyConfig';
+
+// These tests run the bundles that `npm run build` writes, as a user or the extension would.
+const ROOT = path.join(__dirname, '..', '..');
+const CLI = path.join(ROOT, 'dist', 'cli.js');
+const RUNNER = path.join(ROOT, 'dist', 'runner.js');
+
+function icgan(
+  args: string[],
+  cwd: string,
+): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    cwd,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function writeConfig(dir: string, name: string, value: unknown): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, JSON.stringify(value, null, 2));
+  return file;
+}
+
+function parseJsonLines(text: string): RunEvent[] {
+  return text
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as RunEvent);
+}
+
+describe('icgan CLI (dist/cli.js)', function () {
+  let dir: string;
+  let cleanup: () => void;
+  before(() => {
+    assert.ok(
+      fs.existsSync(CLI) && fs.existsSync(RUNNER),
+      'dist/ is missing: run `npm run build` first',
+    );
+  });
+  beforeEach(() => ({ dir, cleanup } = makeTempDir('cli')));
+  afterEach(() => cleanup());
+
+  it('rejects a bad config with one line naming the file and fields, and no stack trace', () => {
+    const file = writeConfig(dir, 'bad.icgan.json', {
+      data: { source: 'shapes', resolution: 100000 },
+      model: { type: 'cgan', colour: 'red' },
+    });
+    const r = icgan(['train', file], dir);
+    assert.equal(r.code, 1);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0] ?? '', /^icgan: error: .*bad\.icgan\.json: /);
+    assert.match(r.stderr, /data\.resolution: must be <= 256/);
+    assert.match(r.stderr, /model\.colour: unknown field/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+  });
+
+  it('rejects bad flags and a missing run folder with a clear reason', () => {
+    const steps = icgan(['train', 'x.icgan.json', '--steps', '0'], dir);
+    assert.equal(steps.code, 1);
+    assert.match(steps.stderr, /--steps must be a positive integer, got '0'/);
+    const backend = icgan(['train', 'x.icgan.json', '--backend', 'tpu'], dir);
+    assert.match(backend.stderr, /Allowed choices are auto, tfjs-node-gpu, tfjs-node, wasm, cpu/);
+    const resume = icgan(['resume', path.join(dir, 'nope')], dir);
+    assert.equal(resume.code, 1);
+    assert.match(resume.stderr, /^icgan: error: .*nope: not a run folder/);
+  });
+
+  it('trains, resumes and samples: JSON events, a continued run and PNG grids', async () => {
+    const file = writeConfig(dir, 'tiny.icgan.json', tinyConfigJson());
+    const train = icgan(['train', file, '--steps', '6', '--json', '--backend', 'wasm'], dir);
+    assert.equal(train.code, 0, train.stderr);
+    const events = parseJsonLines(train.stdout);
+    const started = events.find((e) => e.type === 'run-started');
+    assert.ok(started?.type === 'run-started');
+    assert.equal(started.backend.name, 'wasm');
+    assert.equal(path.dirname(started.runDir), path.join(dir, 'runs'));
+    assert.deepEqual(events.at(-1), {
+      ...events.at(-1),
+      type: 'run-ended',
+      status: 'finished',
+      step: 6,
+    });
+
+    const resume = icgan(['resume', started.runDir, '--steps', '9', '--json'], dir);
+    assert.equal(resume.code, 0, resume.stderr);
+    const resumed = parseJsonLines(resume.stdout);
+    const firstStep = resumed.find((e) => e.type === 'step');
+    assert.equal(firstStep?.type === 'step' && firstStep.step, 7);
+    const last = resumed.at(-1);
+    assert.equal(last?.type === 'run-ended' && last.step, 9);
+
+    const out = path.join(dir, 'grid.png');
+    const sample = icgan(
+      ['sample', started.runDir, '-n', '9', '--class', 'triangle', '--seed', '3', '--out', out],
+      dir,
+    );
+    assert.equal(sample.code, 0, sample.stderr);
+    assert.equal(sample.stdout.trim(), out);
+    const meta = await sharp(out).metadata();
+    assert.equal(meta.width, 3 * 16 + 4 * 2);
+
+    const again = path.join(dir, 'again.png');
+    icgan(
+      ['sample', started.runDir, '-n', '9', '--class', 'triangle', '--seed', '3', '--out', again],
+      dir,
+    );
+    assert.ok(
+      fs.readFileSync(out).equals(fs.readFileSync(again)),
+      'the same seed must give the same grid',
+    );
+
+    const unknown = icgan(['sample', started.runDir, '--class', 'hexagon'], dir);
+    assert.equal(unknown.code, 1);
+    assert.match(
+      unknown.stderr,
+      /--class: unknown class 'hexagon' \(known: circle, square, triangle, cross\)/,
+    );
+  });
+});
+
+describe('runner process (dist/runner.js)', function () {
+  let dir: string;
+  let cleanup: () => void;
+  beforeEach(() => ({ dir, cleanup } = makeTempDir('runner')));
+  afterEach(() => cleanup());
+
+  function startRunner(): {
+    messages: RunnerMessage[];
+    child: ReturnType<typeof fork>;
+    exited: Promise<number | null>;
+  } {
+    const child = fork(RUNNER, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    const messages: RunnerMessage[] = [];
+    child.on('message', (m) => messages.push(m as RunnerMessage));
+    const exited = new Promise<number | null>((resolve) =>
+      child.on('exit', (code) => resolve(code)),
+    );
+    return { messages, child, exited };
+  }
+
+  it('streams events over IPC and stops with a checkpoint on request', async () => {
+    const file = writeConfig(
+      dir,
+      'tiny.icgan.json',
+      tinyConfigJson({ training: { steps: 5000, batchSize: 8, logEvery: 1 } }),
+    );
+    const { messages, child, exited } = startRunner();
+    child.on('message', (m) => {
+      const msg = m as RunnerMessage;
+      if (msg.type === 'event' && msg.event.type === 'step' && msg.event.step === 3)
+        child.send({ type: 'stop' });
+    });
+    child.send({ type: 'train', configPath: file, backend: 'wasm' });
+    assert.equal(await exited, 0);
+    const events = messages.flatMap((m) => (m.type === 'event' ? [m.event] : []));
+    const ended = events.at(-1);
+    assert.ok(ended?.type === 'run-ended', JSON.stringify(messages.at(-1)));
+    assert.equal(ended.status, 'stopped');
+    assert.ok(ended.step >= 3 && ended.step < 10, `stopped at ${ended.step}`);
+    assert.match(ended.lastCheckpoint ?? '', /ckpt-0+\d+\.icgan-ckpt$/);
+    assert.deepEqual(messages.at(-1), { type: 'exit', code: 0 });
+  });
+
+  it('answers a bad config with an error message that names the failing field', async () => {
+    const file = writeConfig(dir, 'bad.icgan.json', {
+      data: { source: 'shapes' },
+      model: { type: 'cgan' },
+      training: { batchSize: 0 },
+    });
+    const { messages, child, exited } = startRunner();
+    child.send({ type: 'train', configPath: file });
+    assert.equal(await exited, 1);
+    const error = messages.find((m) => m.type === 'error');
+    assert.deepEqual(error, {
+      type: 'error',
+      message: `${file}: training.batchSize: must be >= 1`,
+      configFile: file,
+      field: 'training.batchSize',
+    });
+  });
+});
