@@ -1,0 +1,120 @@
+import * as fs from 'node:fs';
+import { writeFileAtomic } from '../checkpoint/atomicWrite';
+import {
+  CorruptCheckpointError,
+  decodeCheckpoint,
+  encodeCheckpoint,
+} from '../checkpoint/checkpointFile';
+import { UserError } from '../errors';
+import { exactCosineKnn } from '../neighbours/cosineKnn';
+import { sphericalKmeans } from '../neighbours/kmeans';
+
+/**
+ * Everything IC-GAN knows about the training instances: their L2-normalised features h_i, the
+ * neighbourhoods A_i (k nearest by cosine, the instance itself excluded), the distance to the k-th
+ * neighbour, and a few representative instances (the sample nearest each k-means centroid) for
+ * galleries. Computed once per run and stored in the run folder, so generation, neighbour look-ups
+ * and the dashboard never recompute it.
+ */
+export interface InstanceIndex {
+  count: number;
+  dim: number;
+  k: number;
+  features: Float32Array;
+  neighbours: Int32Array;
+  kthDistance: Float32Array;
+  representatives: Int32Array;
+}
+
+export interface IndexSettings {
+  k: number;
+  representatives: number;
+  seed: number;
+}
+
+export function buildInstanceIndex(
+  features: Float32Array,
+  count: number,
+  dim: number,
+  s: IndexSettings,
+): InstanceIndex {
+  const knn = exactCosineKnn(features, count, dim, s.k);
+  const clusters = Math.min(s.representatives, count);
+  const { representatives } = sphericalKmeans(features, count, dim, clusters, s.seed);
+  return {
+    count,
+    dim,
+    k: s.k,
+    features,
+    neighbours: knn.indices,
+    kthDistance: knn.kthDistance,
+    representatives,
+  };
+}
+
+interface IndexMeta {
+  kind: 'instance-index';
+  count: number;
+  dim: number;
+  k: number;
+}
+
+// Indices travel as float32 in the checkpoint format: exact for values below 2^24.
+const MAX_EXACT_INDEX = 2 ** 24;
+
+export async function saveInstanceIndex(file: string, index: InstanceIndex): Promise<void> {
+  if (index.count >= MAX_EXACT_INDEX)
+    throw new Error(`instance index: ${index.count} instances is over ${MAX_EXACT_INDEX}`);
+  const meta: IndexMeta = {
+    kind: 'instance-index',
+    count: index.count,
+    dim: index.dim,
+    k: index.k,
+  };
+  const buf = encodeCheckpoint(meta, [
+    { name: 'features', shape: [index.count, index.dim], data: index.features },
+    {
+      name: 'neighbours',
+      shape: [index.count, index.k],
+      data: Float32Array.from(index.neighbours),
+    },
+    { name: 'kthDistance', shape: [index.count], data: index.kthDistance },
+    {
+      name: 'representatives',
+      shape: [index.representatives.length],
+      data: Float32Array.from(index.representatives),
+    },
+  ]);
+  await writeFileAtomic(file, buf);
+}
+
+export function loadInstanceIndex(file: string): InstanceIndex {
+  let decoded;
+  try {
+    decoded = decodeCheckpoint<IndexMeta>(fs.readFileSync(file));
+  } catch (err) {
+    const why =
+      err instanceof CorruptCheckpointError
+        ? err.message
+        : ((err as NodeJS.ErrnoException).code ?? String(err));
+    throw new UserError(`${file}: instance index cannot be read (${why})`);
+  }
+  const { meta, tensors } = decoded;
+  const get = (name: string, size: number): Float32Array => {
+    const t = tensors.get(name);
+    if (!t || t.data.length !== size)
+      throw new UserError(`${file}: instance index has no valid '${name}'`);
+    return t.data;
+  };
+  if (meta.kind !== 'instance-index') throw new UserError(`${file}: not an instance index`);
+  const representatives = tensors.get('representatives')?.data ?? new Float32Array(0);
+  return {
+    count: meta.count,
+    dim: meta.dim,
+    k: meta.k,
+    features: get('features', meta.count * meta.dim),
+    neighbours: Int32Array.from(get('neighbours', meta.count * meta.k)),
+    kthDistance: get('kthDistance', meta.count),
+    representatives: Int32Array.from(representatives),
+  };
+}
