@@ -66,6 +66,27 @@ export interface SamplesEvent {
   columns: number;
 }
 
+/** One row of an instance-neighbour gallery. */
+export interface GalleryRow {
+  /** Index of the representative instance in the training set. */
+  instance: number;
+  /** Its class name, for data sets with labels. */
+  label?: string;
+  /** Indices of its k nearest real neighbours, nearest first. */
+  neighbours: number[];
+}
+
+/** An instance-neighbour gallery (IC-GAN): per row an instance, its neighbours, samples from it. */
+export interface GalleryEvent {
+  type: 'gallery';
+  time: string;
+  step: number;
+  /** PNG relative to the run folder: rows of instance | neighbours | generated samples. */
+  file: string;
+  rows: GalleryRow[];
+  samplesPerRow: number;
+}
+
 export interface CheckpointEvent {
   type: 'checkpoint';
   time: string;
@@ -93,6 +114,12 @@ export interface RunEndedEvent {
 }
 
 export type RunEvent =
-  RunStartedEvent | StepEvent | SamplesEvent | CheckpointEvent | LogEvent | RunEndedEvent;
+  | RunStartedEvent
+  | StepEvent
+  | SamplesEvent
+  | GalleryEvent
+  | CheckpointEvent
+  | LogEvent
+  | RunEndedEvent;
 
 export type RunEventType = RunEvent['type'];

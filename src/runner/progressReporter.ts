@@ -43,6 +43,9 @@ export class ProgressReporter {
       case 'samples':
         if (!this.bar) this.line(`samples: ${e.file}`);
         break;
+      case 'gallery':
+        if (!this.bar) this.line(`gallery: ${e.file}`);
+        break;
       case 'checkpoint':
         if (!this.bar) this.line(`checkpoint: ${e.file}`);
         break;

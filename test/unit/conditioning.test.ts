@@ -51,7 +51,7 @@ describe('conditioning', function () {
         session.ema,
         stats,
         new Rng(5).normals(SAMPLES * session.model.zDim),
-        labels,
+        { labels },
       );
       disposeStats(stats);
       const predicted = classifier.predict(images.pixels, SAMPLES);

@@ -42,7 +42,7 @@ export interface IdxDataConfig {
 
 export type DataConfig = ShapesDataConfig | FolderDataConfig | IdxDataConfig;
 
-export type ModelType = 'dcgan' | 'cgan-mlp' | 'cgan';
+export type ModelType = 'dcgan' | 'cgan-mlp' | 'cgan' | 'icgan' | 'icgan-class';
 
 /** Layer sizes of the MLP cGAN of Mirza & Osindero (2014); the defaults are the paper's. */
 export interface MlpConfig {
@@ -93,6 +93,18 @@ export interface CheckpointsConfig {
   keep: number;
 }
 
+/**
+ * Instance conditioning. `features` is passed to resolveFeatureSettings (src/core/features), which
+ * owns the extractors' defaults; the schema only checks names and ranges.
+ */
+export interface InstancesConfig {
+  k: number;
+  representatives: number;
+  galleryEvery: number;
+  gallerySamples: number;
+  features: Record<string, unknown>;
+}
+
 /** A config after validation, defaults and path resolution: what a run stores as config.json. */
 export interface TrainConfig {
   /** Absolute path of the *.icgan.json it came from. */
@@ -105,6 +117,7 @@ export interface TrainConfig {
   training: TrainingConfig;
   samples: SamplesConfig;
   checkpoints: CheckpointsConfig;
+  instances: InstancesConfig;
   /** Absolute path. */
   runsDir: string;
 }

@@ -24,6 +24,8 @@ export interface InstanceIndex {
   neighbours: Int32Array;
   kthDistance: Float32Array;
   representatives: Int32Array;
+  /** Class of every instance when the data set has labels (to show, or to condition on, later). */
+  labels: Int32Array | null;
 }
 
 export interface IndexSettings {
@@ -37,6 +39,7 @@ export function buildInstanceIndex(
   count: number,
   dim: number,
   s: IndexSettings,
+  labels: Int32Array | null = null,
 ): InstanceIndex {
   const knn = exactCosineKnn(features, count, dim, s.k);
   const clusters = Math.min(s.representatives, count);
@@ -49,6 +52,7 @@ export function buildInstanceIndex(
     neighbours: knn.indices,
     kthDistance: knn.kthDistance,
     representatives,
+    labels,
   };
 }
 
@@ -79,6 +83,9 @@ export async function saveInstanceIndex(file: string, index: InstanceIndex): Pro
       data: Float32Array.from(index.neighbours),
     },
     { name: 'kthDistance', shape: [index.count], data: index.kthDistance },
+    ...(index.labels
+      ? [{ name: 'labels', shape: [index.count], data: Float32Array.from(index.labels) }]
+      : []),
     {
       name: 'representatives',
       shape: [index.representatives.length],
@@ -116,5 +123,6 @@ export function loadInstanceIndex(file: string): InstanceIndex {
     neighbours: Int32Array.from(get('neighbours', meta.count * meta.k)),
     kthDistance: get('kthDistance', meta.count),
     representatives: Int32Array.from(representatives),
+    labels: tensors.has('labels') ? Int32Array.from(get('labels', meta.count)) : null,
   };
 }

@@ -17,7 +17,8 @@ const INIT_STD = 0.02; // DCGAN's N(0, 0.02) initialisation
 const LEAK = 0.2;
 
 /**
- * DCGAN (Radford et al. 2016) and its class-conditional form.
+ * DCGAN (Radford et al. 2016) and its conditional forms: by class (cGAN), by instance (IC-GAN,
+ * Casanova et al. 2021) and by both (class-conditional IC-GAN).
  *
  * G: dense z → 4×4, then stride-2 transposed convs up to the resolution, BN + ReLU, tanh out.
  * D: stride-2 convs down to 4×4, LeakyReLU(0.2), BN after the first, a linear logit.
@@ -29,6 +30,10 @@ const LEAK = 0.2;
  * logit = w·φ(x) + b + E[y]·φ(x), with φ(x) D's flattened 4×4 features. By default (model.dNorm,
  * model.dMinibatchStd 'auto') its D is spectrally normalised instead of batch-normalised and
  * sees the minibatch standard deviation; dcgan keeps the reference D.
+ *
+ * Instance-conditioned ('icgan', 'icgan-class'): as in the official IC-GAN, the instance features h
+ * go through a linear projection and, concatenated with the class embedding when there is one,
+ * drive G's conditional batch norm; D adds a second projection term, (P·h)·φ(x).
  */
 export class ConvGan implements GanModel {
   readonly generatorParams;
@@ -36,20 +41,26 @@ export class ConvGan implements GanModel {
   readonly zDim: number;
   private readonly gChannels: number[];
   private readonly dChannels: number[];
+  /** Whether G's batch norm is conditional (on a class, an instance or both). */
   private readonly conditional: boolean;
+  private readonly byClass: boolean;
+  private readonly byInstance: boolean;
   /** D's normalisation after resolving 'auto'. */
   readonly dNorm: 'batch' | 'spectral';
   /** Whether D sees the minibatch standard deviation as an extra 4×4 feature map. */
   readonly minibatchStd: boolean;
 
   constructor(
-    readonly type: 'dcgan' | 'cgan',
+    readonly type: 'dcgan' | 'cgan' | 'icgan' | 'icgan-class',
     cfg: ModelConfig,
     readonly image: ImageShape,
     readonly numClasses: number,
+    readonly featureDim: number,
     rng: Rng,
   ) {
-    this.conditional = type === 'cgan';
+    this.byClass = type === 'cgan' || type === 'icgan-class';
+    this.byInstance = type === 'icgan' || type === 'icgan-class';
+    this.conditional = this.byClass || this.byInstance;
     // 'auto' keeps dcgan exactly the DCGAN-32 reference and gives cgan what made it diverse.
     this.dNorm = cfg.dNorm === 'auto' ? (this.conditional ? 'spectral' : 'batch') : cfg.dNorm;
     this.minibatchStd = cfg.dMinibatchStd === 'auto' ? this.conditional : cfg.dMinibatchStd;
@@ -72,17 +83,21 @@ export class ConvGan implements GanModel {
     // class rows get the same-signed gradient at every step, so under Adam they outgrow the z rows
     // (whose gradients change sign with z), and bn0 then normalises z's share of the variance
     // away. With z alone, bn0 gives z's features unit variance whatever the class does.
-    const inDim = this.zDim;
-    if (this.conditional)
-      b.add('embed', [this.numClasses, cfg.embedDim], { kind: 'normal', std: 1 });
-    b.add('fc.w', [inDim, 16 * c0], { kind: 'normal', std: INIT_STD });
+    if (this.byClass) b.add('embed', [this.numClasses, cfg.embedDim], { kind: 'normal', std: 1 });
+    // h is unit-norm: a projection with unit-variance outputs puts it on the class embedding's scale.
+    if (this.byInstance) {
+      b.add('hproj.w', [this.featureDim, cfg.embedDim], { kind: 'normal', std: 1 });
+      b.add('hproj.b', [cfg.embedDim], { kind: 'zeros' });
+    }
+    b.add('fc.w', [this.zDim, 16 * c0], { kind: 'normal', std: INIT_STD });
     // The first norm acts on the dense layer's 16·c0 units (BatchNorm1d), as in the reference DCGAN.
-    this.addNorm(b, 'bn0', 16 * c0, cfg.embedDim);
+    const condDim = (this.byClass ? cfg.embedDim : 0) + (this.byInstance ? cfg.embedDim : 0);
+    this.addNorm(b, 'bn0', 16 * c0, condDim);
     for (let i = 1; i < this.gChannels.length; i++) {
       const cin = this.gChannels[i - 1] as number;
       const cout = this.gChannels[i] as number;
       b.add(`up${i}.w`, [4, 4, cout, cin], { kind: 'normal', std: INIT_STD });
-      this.addNorm(b, `bn${i}`, cout, cfg.embedDim);
+      this.addNorm(b, `bn${i}`, cout, condDim);
     }
     const last = this.gChannels[this.gChannels.length - 1] as number;
     b.add('out.w', [4, 4, this.image.channels, last], { kind: 'normal', std: INIT_STD });
@@ -90,11 +105,11 @@ export class ConvGan implements GanModel {
     return b.vars;
   }
 
-  private addNorm(b: ParamBuilder, name: string, channels: number, embedDim: number): void {
+  private addNorm(b: ParamBuilder, name: string, channels: number, condDim: number): void {
     if (this.conditional) {
-      b.add(`${name}.gain.w`, [embedDim, channels], { kind: 'normal', std: INIT_STD });
+      b.add(`${name}.gain.w`, [condDim, channels], { kind: 'normal', std: INIT_STD });
       b.add(`${name}.gain.b`, [channels], { kind: 'zeros' });
-      b.add(`${name}.shift.w`, [embedDim, channels], { kind: 'normal', std: INIT_STD });
+      b.add(`${name}.shift.w`, [condDim, channels], { kind: 'normal', std: INIT_STD });
       b.add(`${name}.shift.b`, [channels], { kind: 'zeros' });
     } else {
       b.add(`${name}.gamma`, [channels], { kind: 'ones' });
@@ -120,9 +135,13 @@ export class ConvGan implements GanModel {
     b.add('logit.w', [features, 1], { kind: 'normal', std: INIT_STD });
     b.add('logit.b', [1], { kind: 'zeros' });
     if (spectral) addPowerIterationVector(b, rng, 'logit.u', 1);
-    if (this.conditional) {
+    if (this.byClass) {
       b.add('project', [this.numClasses, features], { kind: 'normal', std: INIT_STD });
       if (spectral) addPowerIterationVector(b, rng, 'project.u', features);
+    }
+    if (this.byInstance) {
+      b.add('hproject', [this.featureDim, features], { kind: 'normal', std: INIT_STD });
+      if (spectral) addPowerIterationVector(b, rng, 'hproject.u', features);
     }
     return b.vars;
   }
@@ -133,6 +152,20 @@ export class ConvGan implements GanModel {
     // the WASM backend lacks, and with a handful of classes the product costs nothing.
     const oneHot = tf.cast(tf.oneHot(cond.labels, this.numClasses), 'float32') as tf.Tensor2D;
     return tf.matMul(oneHot, param(p, name) as tf.Tensor2D);
+  }
+
+  private instanceFeatures(cond: Conditioning): tf.Tensor2D {
+    if (!cond.instance) throw new Error(`model '${this.type}' needs instance features`);
+    return cond.instance;
+  }
+
+  /** What G's conditional batch norm sees: [projected h, class embedding], as the model has them. */
+  private conditioningVector(p: TensorMap, cond: Conditioning): tf.Tensor2D | null {
+    const parts: tf.Tensor2D[] = [];
+    if (this.byInstance) parts.push(dense(p, 'hproj', this.instanceFeatures(cond)));
+    if (this.byClass) parts.push(this.classEmbedding(p, cond, 'embed'));
+    if (parts.length === 0) return null;
+    return parts.length === 1 ? (parts[0] as tf.Tensor2D) : tf.concat(parts, 1);
   }
 
   private norm<T extends tf.Tensor2D | tf.Tensor4D>(
@@ -151,13 +184,14 @@ export class ConvGan implements GanModel {
     for (let i = 0; i < this.dChannels.length; i++)
       out.set(`down${i}.w`, spectralNormalised(p, `down${i}.w`, `down${i}.u`));
     out.set('logit.w', spectralNormalised(p, 'logit.w', 'logit.u'));
-    if (this.conditional) out.set('project', spectralNormalised(p, 'project', 'project.u'));
+    if (this.byClass) out.set('project', spectralNormalised(p, 'project', 'project.u'));
+    if (this.byInstance) out.set('hproject', spectralNormalised(p, 'hproject', 'hproject.u'));
     return out;
   }
 
   generate(p: TensorMap, z: tf.Tensor2D, cond: Conditioning, bn: BnMode): tf.Tensor4D {
     return tf.tidy(() => {
-      const emb = this.conditional ? this.classEmbedding(p, cond, 'embed') : null;
+      const emb = this.conditioningVector(p, cond);
       const c0 = this.gChannels[0] as number;
       const fc = tf.relu(this.norm(p, 'bn0', dense(p, 'fc', z, false), emb, bn));
       let h = tf.reshape(fc, [z.shape[0], 4, 4, c0]) as tf.Tensor4D;
@@ -184,8 +218,12 @@ export class ConvGan implements GanModel {
       if (this.minibatchStd) h = appendMinibatchStd(h);
       const phi = tf.reshape(h, [x.shape[0], -1]) as tf.Tensor2D;
       let logit = tf.reshape(dense(p, 'logit', phi), [-1]) as tf.Tensor1D;
-      if (this.conditional) {
+      if (this.byClass) {
         const proj = this.classEmbedding(p, cond, 'project');
+        logit = tf.add(logit, tf.sum(tf.mul(proj, phi), 1));
+      }
+      if (this.byInstance) {
+        const proj = tf.matMul(this.instanceFeatures(cond), param(p, 'hproject') as tf.Tensor2D);
         logit = tf.add(logit, tf.sum(tf.mul(proj, phi), 1));
       }
       return logit;

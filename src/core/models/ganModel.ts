@@ -7,6 +7,8 @@ import type { TensorMap, VariableMap } from './paramStore';
 export interface Conditioning {
   /** int32 class labels, one per image. */
   labels?: tf.Tensor1D;
+  /** Instance features h (L2-normalised), one row per image: IC-GAN's conditioning. */
+  instance?: tf.Tensor2D;
 }
 
 /** Shape of the images a model produces and consumes. */
@@ -24,6 +26,8 @@ export interface GanModel {
   readonly zDim: number;
   /** Number of classes for label-conditional models, 0 otherwise. */
   readonly numClasses: number;
+  /** Size of the instance features h for instance-conditioned models, 0 otherwise. */
+  readonly featureDim: number;
   readonly image: ImageShape;
   readonly generatorParams: VariableMap;
   readonly discriminatorParams: VariableMap;

@@ -20,6 +20,7 @@ const JOINT_PIECES = 4;
  */
 export class MlpCgan implements GanModel {
   readonly type = 'cgan-mlp';
+  readonly featureDim = 0;
   readonly generatorParams;
   readonly discriminatorParams;
   private readonly pixels: number;

@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { GanModel } from '../models/ganModel';
 import type { BnStats } from '../models/layers';
 import type { TensorMap } from '../models/paramStore';
+import type { InstanceIndex } from '../instances/instanceIndex';
+import { conditionTensors, gatherRows, type ConditionArrays } from './conditionArrays';
 
 const CHUNK = 64;
 
@@ -12,15 +14,15 @@ export interface GeneratedImages {
 }
 
 /**
- * Runs the generator in inference mode (fixed batch-norm statistics) over given noise and labels,
- * in chunks so any n fits in memory.
+ * Runs the generator in inference mode (fixed batch-norm statistics) over given noise and
+ * conditions, in chunks so any n fits in memory.
  */
 export function generateImages(
   model: GanModel,
   params: TensorMap,
   stats: ReadonlyMap<string, BnStats>,
   z: Float32Array,
-  labels: Int32Array | null,
+  cond: ConditionArrays,
 ): GeneratedImages {
   const n = z.length / model.zDim;
   const { resolution: r, channels: c } = model.image;
@@ -33,8 +35,10 @@ export function generateImages(
         count,
         model.zDim,
       ]);
-      const lt = labels ? tf.tensor1d(labels.subarray(start, start + count), 'int32') : undefined;
-      return model.generate(params, zt, { labels: lt }, { kind: 'fixed', stats });
+      return model.generate(params, zt, conditionTensors(model, cond, start, count), {
+        kind: 'fixed',
+        stats,
+      });
     });
     pixels.set(out.dataSync() as Float32Array, start * size);
     out.dispose();
@@ -48,6 +52,35 @@ export function gridLabels(count: number, columns: number, numClasses: number): 
   return Int32Array.from({ length: count }, (_, i) => Math.floor(i / columns) % numClasses);
 }
 
+/** Per grid cell, the index into `rowItems` of its row (cycling), e.g. one instance per row. */
+export function gridRows(count: number, columns: number, rowItems: ArrayLike<number>): Int32Array {
+  return Int32Array.from(
+    { length: count },
+    (_, i) => rowItems[Math.floor(i / columns) % rowItems.length] as number,
+  );
+}
+
 export function gridColumns(count: number): number {
   return Math.ceil(Math.sqrt(count));
+}
+
+/**
+ * The conditions of a sample grid, one per row: a class for class-conditional models; for IC-GAN
+ * a representative training instance, with its own class for the class-conditional variant.
+ */
+export function gridConditions(
+  model: GanModel,
+  count: number,
+  columns: number,
+  instances: InstanceIndex | null,
+): ConditionArrays {
+  if (model.featureDim > 0 && instances) {
+    const rows = gridRows(count, columns, instances.representatives);
+    const own = instances.labels;
+    return {
+      instances: gatherRows(instances.features, instances.dim, rows),
+      labels: model.numClasses > 0 && own ? rows.map((i) => own[i] ?? 0) : null,
+    };
+  }
+  return { labels: gridLabels(count, columns, model.numClasses) };
 }

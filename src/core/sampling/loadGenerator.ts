@@ -7,6 +7,8 @@ import type { GanModel } from '../models/ganModel';
 import type { BnStats } from '../models/layers';
 import { createModel } from '../models/createModel';
 import { disposeVariables } from '../models/paramStore';
+import type { InstanceIndex } from '../instances/instanceIndex';
+import { loadRunInstances } from '../instances/prepareInstances';
 import { Rng } from '../random/rng';
 import { assertRunFolder, RUN_FILES } from '../run/runFolder';
 import { assignAll, statsFromCheckpoint, type CheckpointMeta } from '../train/trainingSession';
@@ -17,6 +19,8 @@ export interface LoadedGenerator {
   model: GanModel;
   stats: Map<string, BnStats>;
   meta: CheckpointMeta;
+  /** The training instances of an IC-GAN run (features, neighbourhoods, representatives). */
+  instances: InstanceIndex | null;
   checkpointFile: string;
   dispose(): void;
 }
@@ -42,6 +46,7 @@ export function loadGenerator(
     { resolution: meta.resolution, channels: meta.channels },
     meta.numClasses,
     new Rng(0),
+    meta.featureDim ?? 0,
   );
   // Only the generator is needed; its weights are replaced by the EMA copy.
   disposeVariables(model.discriminatorParams);
@@ -52,6 +57,7 @@ export function loadGenerator(
     model,
     stats,
     meta,
+    instances: model.featureDim > 0 ? loadRunInstances(dir) : null,
     checkpointFile: ckpt.file,
     dispose: () => {
       disposeVariables(model.generatorParams);

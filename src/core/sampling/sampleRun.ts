@@ -5,7 +5,7 @@ import { tileGrid } from '../image/imageGrid';
 import { encodePng } from '../image/pngEncode';
 import { Rng } from '../random/rng';
 import { RUN_FILES } from '../run/runFolder';
-import { generateImages, gridColumns, gridLabels } from './generateImages';
+import { generateImages, gridColumns, gridConditions } from './generateImages';
 import { loadGenerator, resolveClass } from './loadGenerator';
 
 export interface SampleOptions {
@@ -35,12 +35,12 @@ export async function sampleRun(
   try {
     const { model, meta } = gen;
     const columns = gridColumns(opts.count);
-    const labels =
-      opts.className !== undefined
-        ? new Int32Array(opts.count).fill(resolveClass(meta, opts.className))
-        : gridLabels(opts.count, columns, model.numClasses);
+    const cond = gridConditions(model, opts.count, columns, gen.instances);
+    if (opts.className !== undefined) {
+      cond.labels = new Int32Array(opts.count).fill(resolveClass(meta, opts.className));
+    }
     const z = new Rng(opts.seed).normals(opts.count * model.zDim, opts.truncation);
-    const images = generateImages(model, model.generatorParams, gen.stats, z, labels);
+    const images = generateImages(model, model.generatorParams, gen.stats, z, cond);
     const { resolution: r, channels: c } = model.image;
     const grid = tileGrid(images.pixels, opts.count, r, r, c, columns);
     const png = await encodePng(grid.pixels, grid.height, grid.width, c);

@@ -6,7 +6,16 @@ import { writeFileAtomic } from '../checkpoint/atomicWrite';
 import { loadLatestCheckpoint, saveCheckpoint } from '../checkpoint/checkpointStore';
 import { resolveConfig } from '../config/loadConfig';
 import type { TrainConfig } from '../config/types';
+import type { ImageDataset } from '../data/dataset';
 import { loadDataset } from '../data/loadDataset';
+import {
+  computeInstances,
+  loadRunInstances,
+  saveInstances,
+  type PreparedInstances,
+} from '../instances/prepareInstances';
+import { needsInstances } from '../models/createModel';
+import { writeGallery } from './galleryWriter';
 import { UserError } from '../errors';
 import { tileGrid } from '../image/imageGrid';
 import { encodePng } from '../image/pngEncode';
@@ -20,7 +29,7 @@ import {
   writeRunInfo,
   type RunInfo,
 } from '../run/runFolder';
-import { generateImages, gridColumns, gridLabels } from '../sampling/generateImages';
+import { generateImages, gridColumns, gridConditions } from '../sampling/generateImages';
 import { disposeStats } from '../sampling/standingStats';
 import { StepTimer } from './stepTimer';
 import { TrainingSession, type CheckpointMeta, type StepStats } from './trainingSession';
@@ -80,7 +89,15 @@ async function runJob(
         .join(''),
   );
   const data = await loadDataset(config.data, early);
-  const session = new TrainingSession(config, data);
+  // IC-GAN: features and neighbourhoods come before the run folder, so a failure there (k too
+  // large, unreadable data) leaves no empty run behind; a resume reuses the run's own index.
+  let prepared: PreparedInstances | null = null;
+  if (needsInstances(config.model.type)) {
+    prepared = resumeDir
+      ? { index: loadRunInstances(resumeDir), extractor: null }
+      : await computeInstances(config, data, early);
+  }
+  const session = new TrainingSession(config, data, prepared?.index ?? null);
   try {
     let previous: RunInfo | null = null;
     let runDir: string;
@@ -99,6 +116,7 @@ async function runJob(
       }
     } else {
       runDir = createRunFolder(config);
+      if (prepared) await saveInstances(runDir, prepared);
     }
     const log = new EventLog(path.join(runDir, RUN_FILES.events));
     try {
@@ -118,6 +136,7 @@ async function runJob(
     }
   } finally {
     session.dispose();
+    prepared?.extractor?.dispose();
   }
 }
 
@@ -130,7 +149,7 @@ interface LoopContext {
   backend: BackendReport;
   opts: JobOptions;
   pending: RunEvent[];
-  data: { description: string; classNames?: readonly string[] };
+  data: ImageDataset;
 }
 
 async function trainLoop(ctx: LoopContext): Promise<RunEndedEvent> {
@@ -247,6 +266,20 @@ async function trainLoop(ctx: LoopContext): Promise<RunEndedEvent> {
       }
       if (step % config.samples.every === 0 || step === totalSteps)
         await writeSampleGrid(ctx, emit);
+      if (
+        session.instances &&
+        (step % config.instances.galleryEvery === 0 || step === totalSteps)
+      ) {
+        emit(
+          await writeGallery(
+            session,
+            ctx.data,
+            runDir,
+            config.instances.gallerySamples,
+            config.seed,
+          ),
+        );
+      }
       if (step % config.checkpoints.every === 0 || step === totalSteps) await checkpoint();
     }
     return end('finished');
@@ -287,7 +320,10 @@ function describeIoError(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** The fixed-noise grid: same z (and one class per row) at every step, so progress is visible. */
+/**
+ * The fixed-noise grid: same z and the same row conditions (a class, or a representative instance)
+ * at every step, so progress is visible.
+ */
 async function writeSampleGrid(ctx: LoopContext, emit: (e: RunEvent) => void): Promise<void> {
   const { session, config, runDir } = ctx;
   const { model } = session;
@@ -304,7 +340,7 @@ async function writeSampleGrid(ctx: LoopContext, emit: (e: RunEvent) => void): P
       session.ema,
       stats,
       z,
-      gridLabels(count, columns, model.numClasses),
+      gridConditions(model, count, columns, session.instances),
     );
     const { resolution: r, channels: c } = model.image;
     const grid = tileGrid(images.pixels, count, r, r, c, columns);

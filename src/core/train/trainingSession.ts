@@ -3,7 +3,11 @@ import type { TensorRecord } from '../checkpoint/checkpointFile';
 import type { TrainConfig } from '../config/types';
 import { gatherBatch, gatherLabels } from '../data/batch';
 import type { ImageDataset } from '../data/dataset';
-import { createModel } from '../models/createModel';
+import { createModel, needsInstances, needsLabels } from '../models/createModel';
+import type { Conditioning } from '../models/ganModel';
+import type { InstanceIndex } from '../instances/instanceIndex';
+import { InstanceSampler } from '../instances/instanceSampler';
+import { gatherRows } from '../sampling/conditionArrays';
 import type { GanModel } from '../models/ganModel';
 import { BATCH_STATS, type BnStats } from '../models/layers';
 import { cloneVariables, disposeVariables, type VariableMap } from '../models/paramStore';
@@ -27,6 +31,8 @@ export interface CheckpointMeta {
   modelType: string;
   zDim: number;
   numClasses: number;
+  /** Size of the instance features (IC-GAN), 0 otherwise. */
+  featureDim: number;
   classNames: string[] | null;
   resolution: number;
   channels: 1 | 3;
@@ -54,17 +60,30 @@ export class TrainingSession {
   private rng: Rng;
   private emaUpdates = 0;
 
+  /** IC-GAN's instance-balanced sampler; null for models without instance conditioning. */
+  private readonly sampler: InstanceSampler | null;
+
   constructor(
     private readonly config: TrainConfig,
     private readonly data: ImageDataset,
+    /** Features and neighbourhoods of the training instances (IC-GAN models only). */
+    readonly instances: InstanceIndex | null = null,
   ) {
     const initRng = new Rng(config.seed);
-    const numClasses = config.model.type === 'dcgan' ? 0 : (data.classNames?.length ?? 0);
+    const numClasses = needsLabels(config.model.type) ? (data.classNames?.length ?? 0) : 0;
+    if (needsInstances(config.model.type) && !instances) {
+      throw new Error(`model '${config.model.type}' needs an instance index`);
+    }
+    this.sampler =
+      needsInstances(config.model.type) && instances
+        ? new InstanceSampler(instances.neighbours, instances.count, instances.k)
+        : null;
     this.model = createModel(
       config.model,
       { resolution: data.height, channels: data.channels },
       numClasses,
       initRng,
+      this.sampler && instances ? instances.dim : 0,
     );
     this.ema = cloneVariables(this.model.generatorParams, 'EMA');
     const t = config.training;
@@ -86,22 +105,41 @@ export class TrainingSession {
     return tf.tensor2d(this.rng.normals(batch * this.model.zDim), [batch, this.model.zDim]);
   }
 
+  /**
+   * A real batch and the condition both players get for it. Plain and class-conditional models
+   * draw images uniformly. IC-GAN draws an instance i uniformly, then a real neighbour x_j from
+   * A_i: D judges x_j (with y_j) against G(z, h_i, y_j), both conditioned on h_i.
+   */
+  private drawBatch(batch: number): { real: tf.Tensor4D; cond: Conditioning } {
+    const { model, data } = this;
+    let images: Int32Array;
+    const cond: Conditioning = {};
+    if (this.sampler && this.instances) {
+      const draw = this.sampler.sample(this.rng, batch);
+      images = draw.neighbours;
+      const h = gatherRows(this.instances.features, this.instances.dim, draw.instances);
+      cond.instance = tf.tensor2d(h, [batch, this.instances.dim]);
+    } else {
+      images = this.rng.ints(batch, data.count);
+    }
+    if (model.numClasses > 0) cond.labels = gatherLabels(data, images);
+    return { real: gatherBatch(data, images), cond };
+  }
+
   /** One generator update preceded by `dStepsPerG` discriminator updates. */
   trainStep(): StepStats {
     const { batchSize, loss, dStepsPerG } = this.config.training;
     const { model } = this;
-    const conditional = model.numClasses > 0;
     const gVars = [...model.generatorParams.values()];
     const dVars = [...model.discriminatorParams.values()];
     let last: tf.Tensor1D | undefined;
-    let labels: tf.Tensor1D | undefined;
+    let cond: Conditioning = {};
     for (let k = 0; k < dStepsPerG; k++) {
-      labels?.dispose();
+      disposeConditioning(cond);
       last?.dispose();
-      const indices = this.rng.ints(batchSize, this.data.count);
-      const real = gatherBatch(this.data, indices);
-      labels = conditional ? gatherLabels(this.data, indices) : undefined;
-      const cond = { labels };
+      const batch = this.drawBatch(batchSize);
+      const real = batch.real;
+      cond = batch.cond;
       const z = this.noise(batchSize);
       const fake = tf.tidy(() => model.generate(model.generatorParams, z, cond, BATCH_STATS));
       let probs: tf.Tensor1D | undefined;
@@ -122,8 +160,7 @@ export class TrainingSession {
       );
       tf.dispose([real, z, fake, value, probs as tf.Tensor1D, ...Object.values(grads)]);
     }
-    // The generator sees the same class mix as the last real batch.
-    const cond = { labels };
+    // The generator gets the conditions of the last real batch: same classes, same instances.
     const z = this.noise(batchSize);
     const { value: gValue, grads: gGrads } = tf.variableGrads(() => {
       const fake = model.generate(model.generatorParams, z, cond, BATCH_STATS);
@@ -139,7 +176,7 @@ export class TrainingSession {
       tf.concat([last as tf.Tensor1D, tf.reshape(gValue, [1])]).dataSync(),
     );
     tf.dispose([z, gValue, ...Object.values(gGrads), last as tf.Tensor1D]);
-    labels?.dispose();
+    disposeConditioning(cond);
     this.step++;
     return {
       dLoss: values[0] ?? NaN,
@@ -151,7 +188,12 @@ export class TrainingSession {
 
   /** Standing batch-norm statistics of the EMA generator at this step (see computeStandingStats). */
   standingStats(): Map<string, BnStats> {
-    return computeStandingStats(this.model, this.ema, this.config.seed + 1);
+    return computeStandingStats(
+      this.model,
+      this.ema,
+      this.config.seed + 1,
+      this.instances?.features,
+    );
   }
 
   /** Everything a resume needs, as plain arrays. */
@@ -181,6 +223,7 @@ export class TrainingSession {
       modelType: this.model.type,
       zDim: this.model.zDim,
       numClasses: this.model.numClasses,
+      featureDim: this.model.featureDim,
       classNames: classNames ? [...classNames] : null,
       resolution: this.model.image.resolution,
       channels: this.model.image.channels,
@@ -243,6 +286,11 @@ export class TrainingSession {
     this.optG.dispose();
     this.optD.dispose();
   }
+}
+
+function disposeConditioning(c: Conditioning): void {
+  c.labels?.dispose();
+  c.instance?.dispose();
 }
 
 /** variableGrads keys gradients by the variables' unique engine names; the maps use short ones. */
