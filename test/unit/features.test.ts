@@ -24,7 +24,7 @@ import {
   type FeatureSettings,
   type FeatureSettingsInput,
 } from '../../src/core/features/featureSettings';
-import { fitPca, symmetricEigen } from '../../src/core/features/pca';
+import { fitPca } from '../../src/core/features/pca';
 import { PixelExtractor } from '../../src/core/features/pixelFeatures';
 import { exactCosineKnn } from '../../src/core/neighbours/cosineKnn';
 import { Rng } from '../../src/core/random/rng';
@@ -378,32 +378,6 @@ describe('instance features', function () {
       for (let i = 0; i < otherSeed.components.length; i++) {
         assert.ok(Math.abs(otherSeed.components[i]! - pca.components[i]!) < 1e-3);
       }
-    });
-
-    it('solves a small symmetric eigenproblem exactly', () => {
-      // Q·diag(5, 2, -1)·Qᵀ for a rotation Q.
-      const c = Math.cos(0.3);
-      const s = Math.sin(0.3);
-      const q = [
-        [c, -s, 0],
-        [s, c, 0],
-        [0, 0, 1],
-      ];
-      const diag = [5, 2, -1];
-      const m = new Float64Array(9);
-      for (let a = 0; a < 3; a++) {
-        for (let b = 0; b < 3; b++) {
-          for (let k = 0; k < 3; k++) m[a * 3 + b]! += q[a]![k]! * diag[k]! * q[b]![k]!;
-        }
-      }
-      const { values, vectors } = symmetricEigen(m, 3);
-      assert.deepStrictEqual(
-        Array.from(values, (v) => Math.round(v * 1e9) / 1e9),
-        [5, 2, -1],
-      );
-      assert.ok(
-        Math.abs(Math.abs(vectors[0]!) - c) < 1e-9 && Math.abs(Math.abs(vectors[3]!) - s) < 1e-9,
-      );
     });
 
     it('PCA pixel features on image data: unit rows, most of the variance kept', async () => {

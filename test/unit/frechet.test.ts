@@ -1,10 +1,6 @@
+import { symmetricEigen } from '../../src/core/linalg/symmetricEigen';
 import * as assert from 'assert';
-import {
-  fitGaussian,
-  frechetDistance,
-  symmetricEigen,
-  traceSqrtProduct,
-} from '../../src/core/metrics/frechet';
+import { fitGaussian, frechetDistance, traceSqrtProduct } from '../../src/core/metrics/frechet';
 import { UserError } from '../../src/core/errors';
 import { Rng } from '../../src/core/random/rng';
 

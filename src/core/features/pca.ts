@@ -5,6 +5,7 @@
  * (orthonormalisation, an l × l eigenproblem) runs in Float64 JS. The starting basis comes from
  * the caller's seeded Rng, so a seed fixes the result.
  */
+import { symmetricEigen } from '../linalg/symmetricEigen';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../random/rng';
 
@@ -68,13 +69,15 @@ export function fitPca(
       }
     }
     symmetrise(small, l);
-    const { values, vectors } = symmetricEigen(small, l);
+    // Ascending eigenvalues, eigenvectors as rows: component j is row l − 1 − j.
+    const { values, vectors } = symmetricEigen(small, l, true);
     const components = new Float32Array(d * k);
     for (let j = 0; j < k; j++) {
+      const row = l - 1 - j;
       const column = new Float64Array(d);
       for (let r = 0; r < d; r++) {
         let s = 0;
-        for (let a = 0; a < l; a++) s += basis[r * l + a]! * vectors[a * l + j]!;
+        for (let a = 0; a < l; a++) s += basis[r * l + a]! * vectors[row * l + a]!;
         column[r] = s;
       }
       fixSign(column);
@@ -83,7 +86,10 @@ export function fitPca(
     return {
       mean,
       components,
-      variances: values.slice(0, k).map((v) => Math.max(0, v)),
+      variances: values
+        .slice(l - k)
+        .reverse()
+        .map((v) => Math.max(0, v)),
       totalVariance: totalSquares / (n - 1),
     };
   } finally {
@@ -145,67 +151,6 @@ export function orthonormalColumns(m: Float64Array, d: number, l: number, rng: R
     for (let r = 0; r < d; r++) out[r * l + j] = v[r]!;
   });
   return out;
-}
-
-/**
- * Eigen-decomposition of a symmetric l × l matrix by cyclic Jacobi rotations: slow for large l
- * but exact to rounding and dependable, and l here is at most k + OVERSAMPLE. Returns the
- * eigenvalues descending and the eigenvectors as the columns of an l × l row-major matrix.
- */
-export function symmetricEigen(
-  matrix: Float64Array,
-  l: number,
-): { values: Float64Array; vectors: Float64Array } {
-  const a = Float64Array.from(matrix);
-  const v = new Float64Array(l * l);
-  for (let i = 0; i < l; i++) v[i * l + i] = 1;
-  for (let sweep = 0; sweep < 100; sweep++) {
-    let off = 0;
-    let diag = 0;
-    for (let p = 0; p < l; p++) {
-      diag += a[p * l + p]! ** 2;
-      for (let q = p + 1; q < l; q++) off += a[p * l + q]! ** 2;
-    }
-    if (off <= 1e-30 * Math.max(diag, 1e-300)) break;
-    for (let p = 0; p < l; p++) {
-      for (let q = p + 1; q < l; q++) {
-        const apq = a[p * l + q]!;
-        if (apq === 0) continue;
-        const app = a[p * l + p]!;
-        const aqq = a[q * l + q]!;
-        // The rotation angle that zeroes a[p][q] (Golub & Van Loan, Algorithm 8.4.1).
-        const tau = (aqq - app) / (2 * apq);
-        const t = Math.sign(tau || 1) / (Math.abs(tau) + Math.sqrt(1 + tau * tau));
-        const c = 1 / Math.sqrt(1 + t * t);
-        const s = t * c;
-        for (let r = 0; r < l; r++) {
-          const arp = a[r * l + p]!;
-          const arq = a[r * l + q]!;
-          a[r * l + p] = c * arp - s * arq;
-          a[r * l + q] = s * arp + c * arq;
-        }
-        for (let r = 0; r < l; r++) {
-          const apr = a[p * l + r]!;
-          const aqr = a[q * l + r]!;
-          a[p * l + r] = c * apr - s * aqr;
-          a[q * l + r] = s * apr + c * aqr;
-        }
-        for (let r = 0; r < l; r++) {
-          const vrp = v[r * l + p]!;
-          const vrq = v[r * l + q]!;
-          v[r * l + p] = c * vrp - s * vrq;
-          v[r * l + q] = s * vrp + c * vrq;
-        }
-      }
-    }
-  }
-  const order = [...Array(l).keys()].sort((i, j) => a[j * l + j]! - a[i * l + i]! || i - j);
-  const values = Float64Array.from(order, (i) => a[i * l + i]!);
-  const vectors = new Float64Array(l * l);
-  order.forEach((from, to) => {
-    for (let r = 0; r < l; r++) vectors[r * l + to] = v[r * l + from]!;
-  });
-  return { values, vectors };
 }
 
 function symmetrise(m: Float64Array, l: number): void {
