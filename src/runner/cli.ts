@@ -2,7 +2,11 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { initBackend } from '../core/backend/backendChain';
 import { loadConfigFile } from '../core/config/loadConfig';
-import { isUserError } from '../core/errors';
+import { isUserError, UserError } from '../core/errors';
+import { neighboursOfImage } from '../core/instances/imageNeighbours';
+import { loadRunInstances } from '../core/instances/prepareInstances';
+import { datasetImage, loadRunDataset } from '../core/instances/runDataset';
+import { generateFromInstance } from '../core/sampling/generateFromInstance';
 import { sampleRun } from '../core/sampling/sampleRun';
 import { resumeRun, trainNew, type JobOptions } from '../core/train/trainJob';
 import type { RunEndedEvent } from '../protocol/runnerEvents';
@@ -175,7 +179,126 @@ export function buildProgram(): Command {
       },
     );
 
+  program
+    .command('generate')
+    .description(
+      'generate images conditioned on an image (instance transfer) or a training instance (IC-GAN runs)',
+    )
+    .argument('<run-dir>', 'the run folder')
+    .option(
+      '--image <file>',
+      "condition on this image (PNG, JPEG or WebP), embedded with the run's extractor",
+    )
+    .option(
+      '--instance <index>',
+      'condition on this training instance instead',
+      nonNegativeInt('--instance'),
+    )
+    .option('-n, --count <n>', 'images to keep', positiveInt('-n'), 16)
+    .option(
+      '--candidates <n>',
+      'images generated before keeping the n most similar',
+      positiveInt('--candidates'),
+      160,
+    )
+    .option(
+      '--class <name|index>',
+      "class to generate (class-conditional IC-GAN); default: the nearest instance's",
+    )
+    .option(
+      '--truncation <t>',
+      'redraw noise beyond ±t (0 = none)',
+      nonNegativeNumber('--truncation'),
+      0,
+    )
+    .option('--seed <s>', 'noise seed', nonNegativeInt('--seed'), 0)
+    .option('--out <dir>', 'output folder (default: <run-dir>/generated/<time>/)')
+    .addOption(backendOption().default('auto'))
+    .option('--json', 'print the result as JSON')
+    .action(async (runDir: string, flags: GenerateFlags) => {
+      if ((flags.image === undefined) === (flags.instance === undefined)) {
+        throw new UserError('generate: give exactly one of --image <file> and --instance <index>');
+      }
+      await initBackend(flags.backend);
+      const source =
+        flags.image !== undefined ? { image: flags.image } : { instance: flags.instance as number };
+      const trainingImage = 'instance' in source ? await trainingImageLoader(runDir) : undefined;
+      const result = await generateFromInstance(
+        runDir,
+        {
+          source,
+          count: flags.count,
+          candidates: flags.candidates,
+          className: flags.class,
+          truncation: flags.truncation,
+          seed: flags.seed,
+          out: flags.out,
+        },
+        trainingImage,
+      );
+      process.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : `${result.grid}\n`);
+    });
+
+  program
+    .command('neighbours')
+    .description(
+      'list (and write a strip of) the training instances nearest to an image (IC-GAN runs)',
+    )
+    .argument('<run-dir>', 'the run folder')
+    .requiredOption('--image <file>', 'the query image')
+    .option('-k <k>', 'how many neighbours', positiveInt('-k'), 5)
+    .option(
+      '--out <file>',
+      'output PNG strip (default: <run-dir>/generated/neighbours-<image>.png)',
+    )
+    .addOption(backendOption().default('auto'))
+    .option('--json', 'print the result as JSON')
+    .action(
+      async (
+        runDir: string,
+        flags: {
+          image: string;
+          k: number;
+          out?: string;
+          backend: (typeof BACKENDS)[number];
+          json?: boolean;
+        },
+      ) => {
+        await initBackend(flags.backend);
+        const result = await neighboursOfImage(runDir, flags.image, flags.k, flags.out);
+        if (flags.json) {
+          process.stdout.write(`${JSON.stringify(result)}\n`);
+          return;
+        }
+        for (const n of result.neighbours) {
+          process.stdout.write(
+            `${n.index}\t${n.similarity.toFixed(4)}${n.label !== undefined ? `\t${n.label}` : ''}\n`,
+          );
+        }
+        process.stderr.write(`strip: ${result.strip}\n`);
+      },
+    );
+
   return program;
+}
+
+interface GenerateFlags {
+  image?: string;
+  instance?: number;
+  count: number;
+  candidates: number;
+  class?: string;
+  truncation: number;
+  seed: number;
+  out?: string;
+  backend: (typeof BACKENDS)[number];
+  json?: boolean;
+}
+
+/** Training images of a run, to show a conditioning instance in the first grid cell. */
+async function trainingImageLoader(runDir: string): Promise<(i: number) => Float32Array> {
+  const data = await loadRunDataset(runDir, loadRunInstances(runDir).count);
+  return (i) => datasetImage(data, i);
 }
 
 export async function main(argv: string[]): Promise<void> {

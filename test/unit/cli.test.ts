@@ -190,3 +190,100 @@ describe('runner process (dist/runner.js)', function () {
     });
   });
 });
+
+describe('icgan generate / neighbours (dist/cli.js)', function () {
+  let dir: string;
+  let cleanup: () => void;
+  let runDir: string;
+  before(function () {
+    ({ dir, cleanup } = makeTempDir('cli-icgan'));
+    const file = writeConfig(
+      dir,
+      'ic.icgan.json',
+      tinyConfigJson({
+        model: { type: 'icgan-class', zDim: 16, gWidth: 8, dWidth: 8, embedDim: 8 },
+        training: { steps: 4, batchSize: 8, logEvery: 1 },
+        instances: { k: 3, representatives: 2, features: { kind: 'pixels', pcaDim: 16 } },
+      }),
+    );
+    const r = icgan(['train', file, '--json'], dir);
+    assert.equal(r.code, 0, r.stderr);
+    const started = parseJsonLines(r.stdout).find((e) => e.type === 'run-started');
+    assert.ok(started?.type === 'run-started');
+    runDir = started.runDir;
+  });
+  after(() => cleanup());
+
+  it('generates from an image never seen in training, keeping the most similar candidates', async () => {
+    const image = path.join(dir, 'unseen.png');
+    // A shape the generator of shapes never drew: a yellow ring on blue.
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><rect width="40" height="40" fill="#2040c0"/><circle cx="20" cy="20" r="12" fill="none" stroke="#ffe020" stroke-width="5"/></svg>`;
+    await sharp(Buffer.from(svg)).png().toFile(image);
+    const out = path.join(dir, 'gen');
+    const r = icgan(
+      [
+        'generate',
+        runDir,
+        '--image',
+        image,
+        '-n',
+        '5',
+        '--candidates',
+        '20',
+        '--out',
+        out,
+        '--json',
+      ],
+      dir,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const result = JSON.parse(r.stdout) as {
+      files: string[];
+      grid: string;
+      similarities: number[];
+      className: string;
+    };
+    assert.equal(result.files.length, 5);
+    assert.ok(result.files.every((f) => fs.existsSync(f)));
+    const sims = result.similarities;
+    assert.deepEqual(
+      sims,
+      [...sims].sort((a, b) => b - a),
+      'kept candidates are ranked by similarity',
+    );
+    assert.ok(['circle', 'square', 'triangle', 'cross'].includes(result.className));
+    const grid = await sharp(result.grid).metadata();
+    // 6 cells (the conditioning image first) in rows of 3.
+    assert.equal(grid.width, 3 * 16 + 4 * 2);
+    assert.equal(grid.height, 2 * 16 + 3 * 2);
+  });
+
+  it('lists the nearest training instances of an image', () => {
+    const image = path.join(dir, 'query.png');
+    fs.copyFileSync(path.join(runDir, 'samples', 'latest.png'), image);
+    const r = icgan(['neighbours', runDir, '--image', image, '-k', '3', '--json'], dir);
+    assert.equal(r.code, 0, r.stderr);
+    const result = JSON.parse(r.stdout) as {
+      neighbours: { index: number; similarity: number }[];
+      strip: string;
+    };
+    assert.equal(result.neighbours.length, 3);
+    const sims = result.neighbours.map((n) => n.similarity);
+    assert.deepEqual(
+      sims,
+      [...sims].sort((a, b) => b - a),
+    );
+    assert.ok(fs.existsSync(result.strip));
+  });
+
+  it('names an unreadable image and a wrong flag combination in one line', () => {
+    const broken = path.join(dir, 'broken.png');
+    fs.writeFileSync(broken, Buffer.from('not an image at all'));
+    const r = icgan(['generate', runDir, '--image', broken], dir);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`icgan: error: .*broken\\.png`));
+    const both = icgan(['generate', runDir, '--image', broken, '--instance', '1'], dir);
+    assert.match(both.stderr, /give exactly one of --image <file> and --instance <index>/);
+  });
+});
