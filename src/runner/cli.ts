@@ -6,6 +6,7 @@ import { isUserError, UserError } from '../core/errors';
 import { neighboursOfImage } from '../core/instances/imageNeighbours';
 import { loadRunInstances } from '../core/instances/prepareInstances';
 import { datasetImage, loadRunDataset } from '../core/instances/runDataset';
+import { evaluateRun } from '../core/metrics/evaluateRun';
 import { generateFromInstance } from '../core/sampling/generateFromInstance';
 import { sampleRun } from '../core/sampling/sampleRun';
 import { resumeRun, trainNew, type JobOptions } from '../core/train/trainJob';
@@ -276,6 +277,63 @@ export function buildProgram(): Command {
           );
         }
         process.stderr.write(`strip: ${result.strip}\n`);
+      },
+    );
+
+  program
+    .command('eval')
+    .description(
+      'precision, recall, density, coverage and Fréchet distance of a run (and, for IC-GAN, whether the conditioning works)',
+    )
+    .argument('<run-dir>', 'the run folder')
+    .option('--samples <n>', 'real and generated images compared', positiveInt('--samples'), 2000)
+    .option(
+      '--seed <s>',
+      'seed of the samples and the feature classifier',
+      nonNegativeInt('--seed'),
+      0,
+    )
+    .option(
+      '--classifier-steps <n>',
+      'training steps of the feature classifier',
+      positiveInt('--classifier-steps'),
+      600,
+    )
+    .addOption(backendOption().default('auto'))
+    .option('--json', 'print the result as JSON')
+    .action(
+      async (
+        runDir: string,
+        flags: {
+          samples: number;
+          seed: number;
+          classifierSteps: number;
+          backend: (typeof BACKENDS)[number];
+          json?: boolean;
+        },
+      ) => {
+        await initBackend(flags.backend);
+        const r = await evaluateRun(runDir, {
+          samples: flags.samples,
+          seed: flags.seed,
+          classifierSteps: flags.classifierSteps,
+        });
+        if (flags.json) {
+          process.stdout.write(`${JSON.stringify(r)}\n`);
+          return;
+        }
+        const lines = [
+          `run ${r.run} (${r.model}, step ${r.step}), ${r.samples} real and ${r.samples} generated images`,
+          `features: ${r.features}`,
+          `precision ${r.precision.toFixed(3)}  recall ${r.recall.toFixed(3)}  density ${r.density.toFixed(3)}  coverage ${r.coverage.toFixed(3)}  (k = 5)`,
+          `Fréchet distance ${r.frechet.toFixed(3)}`,
+        ];
+        if (r.conditioning) {
+          lines.push(
+            `conditioning: cosine(f(G(z, h_i)), h_i) = ${r.conditioning.own.toFixed(3)} vs ${r.conditioning.random.toFixed(3)} for a random instance`,
+          );
+        }
+        process.stdout.write(`${lines.join('\n')}\n`);
       },
     );
 

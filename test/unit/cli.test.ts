@@ -276,6 +276,20 @@ describe('icgan generate / neighbours (dist/cli.js)', function () {
     assert.ok(fs.existsSync(result.strip));
   });
 
+  it('evaluates a run: PRDC and Fréchet distance in named features, and the conditioning similarity', () => {
+    const r = icgan(['eval', runDir, '--samples', '64', '--classifier-steps', '20', '--json'], dir);
+    assert.equal(r.code, 0, r.stderr);
+    const e = JSON.parse(r.stdout) as Record<string, number | string | Record<string, number>>;
+    for (const k of ['precision', 'recall', 'coverage'] as const) {
+      assert.ok(typeof e[k] === 'number' && e[k] >= 0 && e[k] <= 1, `${k} = ${String(e[k])}`);
+    }
+    assert.ok(typeof e.density === 'number' && e.density >= 0);
+    assert.ok(typeof e.frechet === 'number' && e.frechet >= 0);
+    assert.match(String(e.features), /classifier trained on the data set/);
+    const c = e.conditioning as { own: number; random: number };
+    assert.ok(Math.abs(c.own) <= 1 && Math.abs(c.random) <= 1);
+  });
+
   it('names an unreadable image and a wrong flag combination in one line', () => {
     const broken = path.join(dir, 'broken.png');
     fs.writeFileSync(broken, Buffer.from('not an image at all'));
