@@ -15,32 +15,25 @@ import { ProgressReporter, type OutputMode } from './progressReporter';
 
 const BACKENDS = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const;
 
-function positiveInt(flag: string) {
+/** A commander parser for a numeric flag, with the bound and kind in its error message. */
+function numberFlag(flag: string, kind: 'integer' | 'number', min: number) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 1)
-      throw new InvalidArgumentError(`${flag} must be a positive integer, got '${value}'`);
+    const ok = (kind === 'integer' ? Number.isInteger(n) : Number.isFinite(n)) && n >= min;
+    if (!ok) {
+      const what =
+        kind === 'integer' && min === 1
+          ? 'a positive integer'
+          : `${kind === 'integer' ? 'an integer' : 'a number'} ≥ ${min}`;
+      throw new InvalidArgumentError(`${flag} must be ${what}, got '${value}'`);
+    }
     return n;
   };
 }
 
-function nonNegativeNumber(flag: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n < 0)
-      throw new InvalidArgumentError(`${flag} must be a number ≥ 0, got '${value}'`);
-    return n;
-  };
-}
-
-function nonNegativeInt(flag: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 0)
-      throw new InvalidArgumentError(`${flag} must be an integer ≥ 0, got '${value}'`);
-    return n;
-  };
-}
+const positiveInt = (flag: string) => numberFlag(flag, 'integer', 1);
+const nonNegativeInt = (flag: string) => numberFlag(flag, 'integer', 0);
+const nonNegativeNumber = (flag: string) => numberFlag(flag, 'number', 0);
 
 const backendOption = (): Option =>
   new Option(
