@@ -179,6 +179,6 @@ describe('config', () => {
       }
       types.add(value.model.type);
     }
-    assert.deepEqual([...types].sort(), ['cgan', 'cgan-mlp', 'dcgan']);
+    assert.deepEqual([...types].sort(), ['cgan', 'cgan-mlp', 'dcgan', 'icgan', 'icgan-class']);
   });
 });
