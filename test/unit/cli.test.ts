@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { fork, spawnSync } from 'node:child_process';
+import { fork, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
@@ -129,6 +129,38 @@ describe('icgan CLI (dist/cli.js)', function () {
   });
 });
 
+describe('icgan train interrupted (dist/cli.js)', function () {
+  it('checkpoints and stops on SIGINT between steps, exiting 130', async () => {
+    const { dir, cleanup } = makeTempDir('cli-sigint');
+    try {
+      const file = writeConfig(
+        dir,
+        'long.icgan.json',
+        tinyConfigJson({ training: { steps: 100000, batchSize: 8, logEvery: 1 } }),
+      );
+      const child = spawn(process.execPath, [CLI, 'train', file, '--json'], {
+        cwd: dir,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        if (/"type":"step","time":"[^"]+","step":2,/.test(out)) child.kill('SIGINT');
+      });
+      const code = await new Promise<number | null>((resolve) =>
+        child.on('exit', (c) => resolve(c)),
+      );
+      assert.equal(code, 130);
+      const ended = parseJsonLines(out).at(-1);
+      assert.ok(ended?.type === 'run-ended' && ended.status === 'stopped', out.slice(-300));
+      assert.ok(ended.step < 6, `stopped only at step ${ended.step}`);
+      assert.match(ended.lastCheckpoint ?? '', /ckpt-0+\d\.icgan-ckpt$/);
+    } finally {
+      cleanup();
+    }
+  });
+});
+
 describe('runner process (dist/runner.js)', function () {
   let dir: string;
   let cleanup: () => void;
@@ -167,7 +199,9 @@ describe('runner process (dist/runner.js)', function () {
     const ended = events.at(-1);
     assert.ok(ended?.type === 'run-ended', JSON.stringify(messages.at(-1)));
     assert.equal(ended.status, 'stopped');
-    assert.ok(ended.step >= 3 && ended.step < 10, `stopped at ${ended.step}`);
+    // Samples and checkpoints are every 6 steps: stopping before step 6 shows the request was
+    // seen between steps, not only at the next file write.
+    assert.ok(ended.step >= 3 && ended.step < 6, `stopped at ${ended.step}`);
     assert.match(ended.lastCheckpoint ?? '', /ckpt-0+\d+\.icgan-ckpt$/);
     assert.deepEqual(messages.at(-1), { type: 'exit', code: 0 });
   });

@@ -243,6 +243,9 @@ async function trainLoop(ctx: LoopContext): Promise<RunEndedEvent> {
 
   try {
     while (session.step < totalSteps) {
+      // A step is synchronous: without this turn of the event loop, signals (Ctrl-C) and the
+      // runner's IPC 'stop' would wait for the next sample or checkpoint write to be seen.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       if (opts.shouldStop?.()) {
         if (lastCheckpointStep !== session.step) await checkpoint();
         return end('stopped', `stopped at step ${session.step}`);
