@@ -125,6 +125,26 @@ describe('config', () => {
     }
   });
 
+  it('resolves a user feature model against the config folder and reports one that is missing', () => {
+    const { dir, cleanup } = makeTempDir('config');
+    try {
+      fs.mkdirSync(path.join(dir, 'encoder'));
+      const icgan = (p: string) => ({
+        data: { source: 'shapes' },
+        model: { type: 'icgan' },
+        instances: { features: { kind: 'model', path: p, layer: 'pool' } },
+      });
+      const ok = resolveConfig(icgan('encoder'), path.join(dir, 'a.icgan.json'));
+      assert.equal(ok.instances.features.path, path.join(dir, 'encoder'));
+      const err = errorOf(() => resolveConfig(icgan('gone'), path.join(dir, 'a.icgan.json')));
+      assert.deepEqual(err.issues, [
+        { field: 'instances.features.path', message: `not found: ${path.join(dir, 'gone')}` },
+      ]);
+    } finally {
+      cleanup();
+    }
+  });
+
   it('requires a power-of-two resolution for convolutional models only', () => {
     const err = errorOf(() =>
       resolveConfig({ data: { source: 'shapes', resolution: 24 }, model: { type: 'cgan' } }, FILE),

@@ -407,7 +407,7 @@ describe('instance features', function () {
 
   it('rejects an unknown kind and bad numbers with a message naming the setting', () => {
     const bad: [unknown, RegExp][] = [
-      [{ kind: 'model' }, /features\.kind/],
+      [{ kind: 'resnet' }, /features\.kind/],
       [{ steps: -1 }, /features\.steps/],
       [{ temperature: 0 }, /features\.temperature/],
       [{ kind: 'pixels', pcaDim: 1.5 }, /features\.pcaDim/],

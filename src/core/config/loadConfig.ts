@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { ConfigError, type ConfigIssue } from './configError';
 import { schemaFilePath } from './schemaPath';
-import type { DataConfig, TrainConfig } from './types';
+import type { DataConfig, InstancesConfig, TrainConfig } from './types';
 
 const CONFIG_SUFFIX = '.icgan.json';
 
@@ -166,6 +166,7 @@ export function resolveConfig(value: unknown, file: string): TrainConfig {
       message: `${data.resolution} is not a power of two, which the convolutional model '${raw.model.type}' needs`,
     });
   }
+  const instances = resolveInstancePaths(raw.instances as InstancesConfig, baseDir, issues);
   if (issues.length > 0) throw new ConfigError(file, issues);
   const { $schema: _schema, ...rest } = raw;
   return {
@@ -173,8 +174,23 @@ export function resolveConfig(value: unknown, file: string): TrainConfig {
     configPath: file,
     name: typeof raw.name === 'string' ? raw.name : defaultName(file),
     data,
+    instances,
     runsDir: path.resolve(baseDir, raw.runsDir as string),
   };
+}
+
+/** A user model for instance features is a path like the data's: relative to the config. */
+function resolveInstancePaths(
+  instances: InstancesConfig,
+  baseDir: string,
+  issues: ConfigIssue[],
+): InstancesConfig {
+  const features = instances.features;
+  if (features.kind !== 'model' || typeof features.path !== 'string') return instances;
+  const resolved = path.resolve(baseDir, features.path);
+  if (!fs.existsSync(resolved))
+    issues.push({ field: 'instances.features.path', message: `not found: ${resolved}` });
+  return { ...instances, features: { ...features, path: resolved } };
 }
 
 /** Reads, validates and resolves a `*.icgan.json` file. Every problem is a ConfigError. */

@@ -7,6 +7,7 @@ import type { ImageDataset } from '../data/dataset';
 import { ContrastiveExtractor, trainContrastiveEncoder } from './contrastiveEncoder';
 import { readExtractorFile, type ExtractorInput } from './extractorFile';
 import type { FeatureSettings } from './featureSettings';
+import { fitModelFeatures, ModelExtractor } from './modelFeatures';
 import { fitPixelFeatures, PixelExtractor } from './pixelFeatures';
 
 export type { ExtractorInput } from './extractorFile';
@@ -26,7 +27,10 @@ export interface FeatureExtractor {
 /** Progress lines for a log or a terminal. */
 export type FeatureLog = (line: string) => void;
 
-/** Learns (selfsupervised) or fits (pixels) an extractor on `data`. */
+/**
+ * Learns (selfsupervised) or fits (pixels) an extractor on `data`, or loads the user's model
+ * (model: only the data's image shape is used).
+ */
 export async function fitFeatureExtractor(
   data: ImageDataset,
   settings: FeatureSettings,
@@ -37,6 +41,8 @@ export async function fitFeatureExtractor(
       return trainContrastiveEncoder(data, settings, log);
     case 'pixels':
       return fitPixelFeatures(data, settings, log);
+    case 'model':
+      return fitModelFeatures(data, settings, log);
   }
 }
 
@@ -51,5 +57,7 @@ export async function loadFeatureExtractor(dir: string): Promise<FeatureExtracto
       return ContrastiveExtractor.fromFile(f);
     case 'pixels':
       return PixelExtractor.fromFile(f);
+    case 'model':
+      return ModelExtractor.fromFile(f);
   }
 }

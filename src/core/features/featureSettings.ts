@@ -3,7 +3,11 @@
  * their validation. Every field that changes the features is here, so hashing a resolved
  * settings object (featureCache.ts) is enough to tell whether cached features still apply.
  */
+import * as path from 'node:path';
 import { UserError } from '../errors';
+// modelFeatures.ts reaches back here through extractorFile.ts; the cycle is safe because only
+// functions cross it, called after every module has loaded.
+import { modelFilesHash } from './modelFeatures';
 
 /** Input augmentations of the self-supervised views (SimCLR, Chen et al. 2020). */
 export interface AugmentSettings {
@@ -64,7 +68,36 @@ export interface PixelSettings {
   seed: number;
 }
 
-export type FeatureSettings = SelfSupervisedSettings | PixelSettings;
+/** The value range a user model was trained on; the data's [-1, 1] is mapped onto it. */
+export type InputRange = '[-1,1]' | '[0,1]' | '[0,255]';
+export const INPUT_RANGES: readonly InputRange[] = ['[-1,1]', '[0,1]', '[0,255]'];
+
+/** A user-supplied TF.js model read at one layer (modelFeatures.ts). */
+export interface ModelSettings {
+  kind: 'model';
+  /**
+   * model.json (or the folder holding it), absolute: a config's relative path must be resolved
+   * against the config's folder before resolveFeatureSettings, which would use the working folder.
+   */
+  path: string;
+  /** Layer name (layers model) or node name, optionally `name:k` (graph model). */
+  layer: string;
+  inputRange: InputRange;
+  /** Per-channel (or one shared) mean and std, applied after the range: (x − mean) / std. */
+  mean: number[] | null;
+  std: number[] | null;
+  /** Side of the square images fed to the model; 0 = the model's own fixed input size. */
+  inputSize: number;
+  /** How a spatial (≥ 3-D) output becomes a row: averaged over space, or flattened. */
+  pooling: 'avg' | 'flatten';
+  /**
+   * SHA-256 over model.json and the weight files, computed when the settings are resolved: the
+   * model's content, not its path, is what changes the features and thus the cache key.
+   */
+  modelHash: string;
+}
+
+export type FeatureSettings = SelfSupervisedSettings | PixelSettings | ModelSettings;
 export type FeatureKind = FeatureSettings['kind'];
 
 /** What a user or config may give: any subset, the kind defaulting to 'selfsupervised'. */
@@ -72,7 +105,8 @@ export type FeatureSettingsInput =
   | ({ kind?: 'selfsupervised' } & Partial<Omit<SelfSupervisedSettings, 'kind' | 'augment'>> & {
         augment?: Partial<AugmentSettings>;
       })
-  | ({ kind: 'pixels' } & Partial<Omit<PixelSettings, 'kind'>>);
+  | ({ kind: 'pixels' } & Partial<Omit<PixelSettings, 'kind'>>)
+  | ({ kind: 'model' } & Partial<Omit<ModelSettings, 'kind'>>);
 
 /**
  * With these bounds a zoomed-out view reaches at most one image side beyond the image, which
@@ -128,8 +162,22 @@ export const DEFAULT_PIXELS: Readonly<PixelSettings> = {
   seed: 0,
 };
 
-/** Fills in defaults and checks every field; errors name the setting as `features.<key>`. */
+export const DEFAULT_MODEL: Readonly<Omit<ModelSettings, 'path' | 'layer' | 'modelHash'>> = {
+  kind: 'model',
+  inputRange: '[0,1]',
+  mean: null,
+  std: null,
+  inputSize: 0,
+  pooling: 'avg',
+};
+
+/**
+ * Fills in defaults and checks every field; errors name the setting as `features.<key>`. For a
+ * model, reads its files to hash them unless `modelHash` is already given (settings resolved
+ * before, e.g. those a saved extractor records), so resolving twice reads nothing twice.
+ */
 export function resolveFeatureSettings(input: FeatureSettingsInput = {}): FeatureSettings {
+  if (input.kind === 'model') return resolveModelSettings(input);
   if (input.kind === 'pixels') {
     const s: PixelSettings = { ...DEFAULT_PIXELS, ...definedOnly(input), kind: 'pixels' };
     integer('pcaDim', s.pcaDim, 0);
@@ -141,7 +189,7 @@ export function resolveFeatureSettings(input: FeatureSettingsInput = {}): Featur
   const kind: unknown = input.kind ?? 'selfsupervised';
   if (kind !== 'selfsupervised') {
     throw new UserError(
-      `features.kind: expected 'selfsupervised' or 'pixels', got ${JSON.stringify(kind)}`,
+      `features.kind: expected 'selfsupervised', 'pixels' or 'model', got ${JSON.stringify(kind)}`,
     );
   }
   const { augment, ...rest } = input;
@@ -163,6 +211,58 @@ export function resolveFeatureSettings(input: FeatureSettingsInput = {}): Featur
   integer('seed', s.seed, 0);
   checkAugment(s.augment);
   return s;
+}
+
+function resolveModelSettings(
+  input: { kind: 'model' } & Partial<Omit<ModelSettings, 'kind'>>,
+): ModelSettings {
+  const given: Partial<ModelSettings> = definedOnly(input);
+  if (typeof given.path !== 'string' || given.path === '') {
+    throw new UserError('features.path: required for kind "model": a model.json or its folder');
+  }
+  if (typeof given.layer !== 'string' || given.layer === '') {
+    throw new UserError(
+      'features.layer: required for kind "model": the layer (layers model) or node (graph model) to read',
+    );
+  }
+  const s = {
+    ...DEFAULT_MODEL,
+    ...given,
+    kind: 'model' as const,
+    path: path.resolve(given.path),
+    layer: given.layer,
+  };
+  if (!INPUT_RANGES.includes(s.inputRange)) {
+    throw new UserError(
+      `features.inputRange: expected one of ${INPUT_RANGES.map((r) => `'${r}'`).join(', ')}, got ${JSON.stringify(s.inputRange)}`,
+    );
+  }
+  channelValues('mean', s.mean, false);
+  channelValues('std', s.std, true);
+  integer('inputSize', s.inputSize, 0);
+  if (s.pooling !== 'avg' && s.pooling !== 'flatten') {
+    throw new UserError(
+      `features.pooling: expected 'avg' or 'flatten', got ${JSON.stringify(s.pooling)}`,
+    );
+  }
+  if (s.modelHash !== undefined && !/^[0-9a-f]{64}$/.test(s.modelHash)) {
+    throw new UserError(`features.modelHash: not a SHA-256 in hex: ${JSON.stringify(s.modelHash)}`);
+  }
+  return { ...s, modelHash: s.modelHash ?? modelFilesHash(s.path, 'features.path') };
+}
+
+/** null, or one value (shared by every channel) or three (one per RGB channel). */
+function channelValues(name: string, v: unknown, positiveOnly: boolean): void {
+  if (v === null) return;
+  const ok =
+    Array.isArray(v) &&
+    (v.length === 1 || v.length === 3) &&
+    v.every((x) => typeof x === 'number' && Number.isFinite(x) && (!positiveOnly || x > 0));
+  if (!ok) {
+    throw new UserError(
+      `features.${name}: expected 1 or 3 ${positiveOnly ? 'positive ' : ''}numbers, got ${JSON.stringify(v)}`,
+    );
+  }
 }
 
 function checkAugment(a: AugmentSettings): void {
