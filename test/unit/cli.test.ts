@@ -143,9 +143,14 @@ describe('icgan train interrupted (dist/cli.js)', function () {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let out = '';
+      let sent = false;
       child.stdout.on('data', (chunk: Buffer) => {
         out += chunk.toString();
-        if (/"type":"step","time":"[^"]+","step":2,/.test(out)) child.kill('SIGINT');
+        // Once: a second SIGINT means "quit now" and skips the checkpoint.
+        if (!sent && /"type":"step","time":"[^"]+","step":2,/.test(out)) {
+          sent = true;
+          child.kill('SIGINT');
+        }
       });
       const code = await new Promise<number | null>((resolve) =>
         child.on('exit', (c) => resolve(c)),
