@@ -35,6 +35,14 @@ const positiveInt = (flag: string) => numberFlag(flag, 'integer', 1);
 const nonNegativeInt = (flag: string) => numberFlag(flag, 'integer', 0);
 const nonNegativeNumber = (flag: string) => numberFlag(flag, 'number', 0);
 
+// Options shared by every command that draws noise.
+const truncationOption = (): Option =>
+  new Option('--truncation <t>', 'redraw noise beyond ±t (0 = none)')
+    .argParser(nonNegativeNumber('--truncation'))
+    .default(0);
+const seedOption = (): Option =>
+  new Option('--seed <s>', 'noise seed').argParser(nonNegativeInt('--seed')).default(0);
+
 const backendOption = (): Option =>
   new Option(
     '--backend <name>',
@@ -134,13 +142,8 @@ export function buildProgram(): Command {
       '--class <name|index>',
       'class to generate (class-conditional runs); default: one class per row',
     )
-    .option(
-      '--truncation <t>',
-      'redraw noise beyond ±t (0 = none)',
-      nonNegativeNumber('--truncation'),
-      0,
-    )
-    .option('--seed <s>', 'noise seed', nonNegativeInt('--seed'), 0)
+    .addOption(truncationOption())
+    .addOption(seedOption())
     .option('--out <file>', 'output PNG (default: <run-dir>/samples/sample-<time>.png)')
     .addOption(backendOption().default('auto'))
     .option('--json', 'print the result as JSON')
@@ -199,13 +202,8 @@ export function buildProgram(): Command {
       '--class <name|index>',
       "class to generate (class-conditional IC-GAN); default: the nearest instance's",
     )
-    .option(
-      '--truncation <t>',
-      'redraw noise beyond ±t (0 = none)',
-      nonNegativeNumber('--truncation'),
-      0,
-    )
-    .option('--seed <s>', 'noise seed', nonNegativeInt('--seed'), 0)
+    .addOption(truncationOption())
+    .addOption(seedOption())
     .option('--out <dir>', 'output folder (default: <run-dir>/generated/<time>/)')
     .addOption(backendOption().default('auto'))
     .option('--json', 'print the result as JSON')
