@@ -15,6 +15,12 @@ import { ProgressReporter, type OutputMode } from './progressReporter';
 
 const BACKENDS = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const;
 
+/** Flags of every command that loads a run: which backend, and JSON output. */
+interface RunFlags {
+  backend: (typeof BACKENDS)[number];
+  json?: boolean;
+}
+
 /** A commander parser for a numeric flag, with the bound and kind in its error message. */
 function numberFlag(flag: string, kind: 'integer' | 'number', min: number) {
   return (value: string): number => {
@@ -156,9 +162,7 @@ export function buildProgram(): Command {
           truncation: number;
           seed: number;
           out?: string;
-          backend: (typeof BACKENDS)[number];
-          json?: boolean;
-        },
+        } & RunFlags,
       ) => {
         await initBackend(flags.backend);
         const result = await sampleRun(
@@ -252,9 +256,7 @@ export function buildProgram(): Command {
           image: string;
           k: number;
           out?: string;
-          backend: (typeof BACKENDS)[number];
-          json?: boolean;
-        },
+        } & RunFlags,
       ) => {
         await initBackend(flags.backend);
         const result = await neighboursOfImage(runDir, flags.image, flags.k, flags.out);
@@ -299,9 +301,7 @@ export function buildProgram(): Command {
           samples: number;
           seed: number;
           classifierSteps: number;
-          backend: (typeof BACKENDS)[number];
-          json?: boolean;
-        },
+        } & RunFlags,
       ) => {
         await initBackend(flags.backend);
         const r = await evaluateRun(runDir, {
@@ -331,7 +331,7 @@ export function buildProgram(): Command {
   return program;
 }
 
-interface GenerateFlags {
+interface GenerateFlags extends RunFlags {
   image?: string;
   instance?: number;
   count: number;
@@ -340,8 +340,6 @@ interface GenerateFlags {
   truncation: number;
   seed: number;
   out?: string;
-  backend: (typeof BACKENDS)[number];
-  json?: boolean;
 }
 
 /** Training images of a run, to show a conditioning instance in the first grid cell. */
