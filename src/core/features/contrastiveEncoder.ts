@@ -24,6 +24,7 @@ import {
 import {
   countParameters,
   disposeVariables,
+  gradientsByName,
   ParamBuilder,
   type TensorMap,
   type VariableMap,
@@ -210,12 +211,7 @@ export async function trainContrastiveEncoder(
         () => ntXentLoss(project(all, encode(all, s.blocks, views, BATCH_STATS)), s.temperature),
         vars,
       );
-      const byName = new Map<string, tf.Tensor>();
-      for (const [name, v] of all) {
-        const g = grads[v.name];
-        if (g) byName.set(name, g);
-      }
-      opt.apply(byName);
+      opt.apply(gradientsByName(all, grads));
       windowLoss += value.dataSync()[0] ?? NaN;
       tf.dispose([x, views, value, ...Object.values(grads)]);
       if (step % LOG_EVERY === 0 || step === s.steps) {

@@ -2,7 +2,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { gatherBatch, gatherLabels } from '../data/batch';
 import type { ImageDataset } from '../data/dataset';
 import { convDown, dense } from '../models/layers';
-import { disposeVariables, ParamBuilder, type VariableMap } from '../models/paramStore';
+import {
+  disposeVariables,
+  gradientsByName,
+  ParamBuilder,
+  type VariableMap,
+} from '../models/paramStore';
 import { Rng } from '../random/rng';
 import { Adam } from '../train/adam';
 
@@ -74,12 +79,7 @@ export class ImageClassifier {
         () => tf.losses.softmaxCrossEntropy(tf.oneHot(y, numClasses), clf.logits(x)) as tf.Scalar,
         vars,
       );
-      const byName = new Map<string, tf.Tensor>();
-      for (const [name, v] of clf.params) {
-        const g = grads[v.name];
-        if (g) byName.set(name, g);
-      }
-      opt.apply(byName);
+      opt.apply(gradientsByName(clf.params, grads));
       tf.dispose([x, y, value, ...Object.values(grads)]);
     }
     opt.dispose();

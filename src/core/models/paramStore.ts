@@ -53,6 +53,22 @@ export function param(p: TensorMap, name: string): tf.Tensor {
   return t;
 }
 
+/**
+ * tf.variableGrads keys gradients by the variables' process-wide engine names; parameter maps
+ * (and the Adam optimiser) use the short names. Parameters without a gradient are left out.
+ */
+export function gradientsByName(
+  params: VariableMap,
+  grads: tf.NamedTensorMap,
+): Map<string, tf.Tensor> {
+  const out = new Map<string, tf.Tensor>();
+  for (const [name, v] of params) {
+    const g = grads[v.name];
+    if (g) out.set(name, g);
+  }
+  return out;
+}
+
 export function countParameters(vars: TensorMap): number {
   let n = 0;
   for (const v of vars.values()) n += v.size;

@@ -10,7 +10,12 @@ import { InstanceSampler } from '../instances/instanceSampler';
 import { gatherRows } from '../sampling/conditionArrays';
 import type { GanModel } from '../models/ganModel';
 import { BATCH_STATS, type BnStats } from '../models/layers';
-import { cloneVariables, disposeVariables, type VariableMap } from '../models/paramStore';
+import {
+  cloneVariables,
+  disposeVariables,
+  gradientsByName,
+  type VariableMap,
+} from '../models/paramStore';
 import { Rng, type RngState } from '../random/rng';
 import { computeStandingStats } from '../sampling/standingStats';
 import { Adam } from './adam';
@@ -154,7 +159,7 @@ export class TrainingSession {
         );
         return discriminatorLoss(loss, realLogits, fakeLogits);
       }, dVars);
-      this.optD.apply(byParamName(model.discriminatorParams, grads));
+      this.optD.apply(gradientsByName(model.discriminatorParams, grads));
       last = tf.tidy(
         () => tf.concat([tf.reshape(value, [1]), probs as tf.Tensor1D]) as tf.Tensor1D,
       );
@@ -166,7 +171,7 @@ export class TrainingSession {
       const fake = model.generate(model.generatorParams, z, cond, BATCH_STATS);
       return generatorLoss(loss, model.discriminate(model.discriminatorParams, fake, cond));
     }, gVars);
-    this.optG.apply(byParamName(model.generatorParams, gGrads));
+    this.optG.apply(gradientsByName(model.generatorParams, gGrads));
     updateEma(
       this.ema,
       model.generatorParams,
@@ -291,16 +296,6 @@ export class TrainingSession {
 function disposeConditioning(c: Conditioning): void {
   c.labels?.dispose();
   c.instance?.dispose();
-}
-
-/** variableGrads keys gradients by the variables' unique engine names; the maps use short ones. */
-function byParamName(params: VariableMap, grads: tf.NamedTensorMap): Map<string, tf.Tensor> {
-  const out = new Map<string, tf.Tensor>();
-  for (const [name, v] of params) {
-    const g = grads[v.name];
-    if (g) out.set(name, g);
-  }
-  return out;
 }
 
 /** Assigns saved values to variables, checking that each exists with the same shape. */
