@@ -27,10 +27,51 @@ const node = {
   ignoreAnnotations: true,
 };
 
+// The extension host bundle must not pull in TensorFlow: it only forks dist/runner.js.
+// esbuild.js fails the build if it does (see checkExtensionBundle below).
 const targets = [
   { ...node, entryPoints: { cli: 'src/runner/cli.ts' }, outdir: 'dist' },
   { ...node, entryPoints: { runner: 'src/runner/ipcRunner.ts' }, outdir: 'dist' },
+  {
+    ...node,
+    entryPoints: { extension: 'src/extension/extension.ts' },
+    outdir: 'dist',
+    metafile: true,
+  },
+  {
+    bundle: true,
+    platform: 'browser',
+    target: 'es2022',
+    format: 'iife',
+    sourcemap: true,
+    minify: production,
+    logLevel: 'warning',
+    entryPoints: { webview: 'webview/main.ts' },
+    outdir: 'dist',
+  },
 ];
+
+/** The dashboard's stylesheet: uPlot's own CSS, then ours (theme variables override it). */
+function writeWebviewCss() {
+  const parts = [
+    require.resolve('uplot/dist/uPlot.min.css'),
+    path.join('webview', 'dashboard.css'),
+  ];
+  fs.writeFileSync(
+    path.join('dist', 'webview.css'),
+    parts.map((p) => fs.readFileSync(p, 'utf8')).join('\n'),
+  );
+}
+
+function checkExtensionBundle(result) {
+  const inputs = Object.keys(result.metafile?.inputs ?? {});
+  const tf = inputs.filter((f) => f.includes('@tensorflow') || f.includes('/sharp/'));
+  if (tf.length > 0) {
+    throw new Error(
+      `dist/extension.js must not bundle TensorFlow or sharp: ${tf.slice(0, 3).join(', ')}`,
+    );
+  }
+}
 
 function copyWasmBinaries() {
   const from = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
@@ -42,11 +83,13 @@ function copyWasmBinaries() {
 async function main() {
   fs.mkdirSync('dist', { recursive: true });
   copyWasmBinaries();
+  writeWebviewCss();
   if (watch) {
     for (const t of targets) await (await esbuild.context(t)).watch();
     return;
   }
-  await Promise.all(targets.map((t) => esbuild.build(t)));
+  const results = await Promise.all(targets.map((t) => esbuild.build(t)));
+  checkExtensionBundle(results[2]);
   fs.chmodSync('dist/cli.js', 0o755);
 }
 

@@ -2,7 +2,8 @@ import type { BackendName, RunEvent } from './runnerEvents';
 
 /**
  * Commands the extension sends to a runner process (over the IPC channel of child_process.fork),
- * and the envelope the runner answers with. One runner process runs one job.
+ * and the envelope the runner answers with. One runner process runs one job: a training (which
+ * streams events) or a generation (which answers with one result).
  */
 
 export interface TrainCommand {
@@ -20,14 +21,72 @@ export interface ResumeCommand {
   backend?: BackendName | 'auto';
 }
 
+/** A grid of samples from a run's newest checkpoint. */
+export interface SampleCommand {
+  type: 'sample';
+  runDir: string;
+  count: number;
+  className?: string;
+  truncation: number;
+  seed: number;
+  /** Output PNG; default: a new file under the run's samples/. */
+  out?: string;
+  backend?: BackendName | 'auto';
+}
+
+/** IC-GAN generation conditioned on an image (instance transfer) or a training instance. */
+export interface GenerateCommand {
+  type: 'generate';
+  runDir: string;
+  source: { image: string } | { instance: number };
+  count: number;
+  candidates: number;
+  className?: string;
+  truncation: number;
+  seed: number;
+  /** Also find this many nearest training instances of an image source (0: none). */
+  neighbours?: number;
+  /** Output folder; default: <run>/generated/<time>/. */
+  out?: string;
+  backend?: BackendName | 'auto';
+}
+
 /** Ask the job to write a checkpoint and exit cleanly at the end of the current step. */
 export interface StopCommand {
   type: 'stop';
 }
 
-export type RunnerCommand = TrainCommand | ResumeCommand | StopCommand;
+export type RunnerCommand =
+  TrainCommand | ResumeCommand | SampleCommand | GenerateCommand | StopCommand;
+
+export type JobCommand = Exclude<RunnerCommand, StopCommand>;
+
+export interface SampleOutput {
+  kind: 'sample';
+  file: string;
+  count: number;
+  columns: number;
+  step: number;
+}
+
+export interface GenerateOutput {
+  kind: 'generate';
+  outDir: string;
+  /** Grid PNG whose first cell is the conditioning image. */
+  grid: string;
+  files: string[];
+  similarities: number[];
+  className?: string;
+  nearestInstance?: number;
+  /** The conditioning image then its nearest training instances (image sources with `neighbours`). */
+  neighboursStrip?: string;
+  neighbours?: { index: number; similarity: number; label?: string }[];
+}
+
+export type JobOutput = SampleOutput | GenerateOutput;
 
 export type RunnerMessage =
   | { type: 'event'; event: RunEvent }
+  | { type: 'result'; output: JobOutput }
   | { type: 'error'; message: string; configFile?: string; field?: string }
   | { type: 'exit'; code: number };

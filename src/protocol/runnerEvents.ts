@@ -40,6 +40,10 @@ export interface RunStartedEvent {
   totalSteps: number;
   resumed: boolean;
   parameters: { generator: number; discriminator: number };
+  /** The data set's class names (empty for unlabelled data). */
+  classNames: string[];
+  /** Whether the model conditions on instance features (IC-GAN): galleries and generation apply. */
+  instanceConditioned: boolean;
 }
 
 export interface StepEvent {

@@ -4,8 +4,7 @@ import { initBackend } from '../core/backend/backendChain';
 import { loadConfigFile } from '../core/config/loadConfig';
 import { isUserError, UserError } from '../core/errors';
 import { neighboursOfImage } from '../core/instances/imageNeighbours';
-import { loadRunInstances } from '../core/instances/prepareInstances';
-import { datasetImage, loadRunDataset } from '../core/instances/runDataset';
+import { trainingImageLoader } from '../core/instances/runDataset';
 import { evaluateRun } from '../core/metrics/evaluateRun';
 import { generateFromInstance } from '../core/sampling/generateFromInstance';
 import { sampleRun } from '../core/sampling/sampleRun';
@@ -343,11 +342,6 @@ interface GenerateFlags extends RunFlags {
 }
 
 /** Training images of a run, to show a conditioning instance in the first grid cell. */
-async function trainingImageLoader(runDir: string): Promise<(i: number) => Float32Array> {
-  const data = await loadRunDataset(runDir, loadRunInstances(runDir).count);
-  return (i) => datasetImage(data, i);
-}
-
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
   try {

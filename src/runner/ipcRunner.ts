@@ -1,43 +1,88 @@
+import * as path from 'node:path';
+import { initBackend } from '../core/backend/backendChain';
 import { loadConfigFile } from '../core/config/loadConfig';
 import { ConfigError } from '../core/config/configError';
 import { isUserError } from '../core/errors';
+import { neighboursOfImage } from '../core/instances/imageNeighbours';
+import { trainingImageLoader } from '../core/instances/runDataset';
+import { generateFromInstance } from '../core/sampling/generateFromInstance';
+import { sampleRun } from '../core/sampling/sampleRun';
 import { resumeRun, trainNew, type JobOptions } from '../core/train/trainJob';
-import type { RunnerCommand, RunnerMessage } from '../protocol/runnerCommands';
+import type {
+  GenerateCommand,
+  JobCommand,
+  JobOutput,
+  RunnerCommand,
+  RunnerMessage,
+} from '../protocol/runnerCommands';
 
 /**
- * The training process the extension forks (dist/runner.js). It takes one `train` or `resume`
- * command over the IPC channel, streams events back, and exits when the job ends. TensorFlow is
- * loaded here and only here, never in the extension host.
+ * The process the extension forks (dist/runner.js) for every job: a training, or a generation.
+ * It takes one command over the IPC channel, streams events (training) or answers one result
+ * (generation), and exits when the job ends. TensorFlow is loaded here and only here, never in
+ * the extension host.
  */
 function send(msg: RunnerMessage): void {
   process.send?.(msg);
 }
 
+const COMMANDS = new Set<RunnerCommand['type']>(['train', 'resume', 'sample', 'generate', 'stop']);
+
 function isCommand(value: unknown): value is RunnerCommand {
   const type = (value as { type?: unknown } | null)?.type;
-  return type === 'train' || type === 'resume' || type === 'stop';
+  return typeof type === 'string' && COMMANDS.has(type as RunnerCommand['type']);
 }
 
-async function runCommand(
-  cmd: Exclude<RunnerCommand, { type: 'stop' }>,
-  shouldStop: () => boolean,
-): Promise<number> {
+async function generate(cmd: GenerateCommand): Promise<JobOutput> {
+  await initBackend(cmd.backend ?? 'auto');
+  const trainingImage =
+    'instance' in cmd.source ? await trainingImageLoader(cmd.runDir) : undefined;
+  const result = await generateFromInstance(cmd.runDir, cmd, trainingImage);
+  let strip: Awaited<ReturnType<typeof neighboursOfImage>> | undefined;
+  if ('image' in cmd.source && (cmd.neighbours ?? 0) > 0) {
+    strip = await neighboursOfImage(
+      cmd.runDir,
+      cmd.source.image,
+      cmd.neighbours ?? 0,
+      path.join(result.outDir, 'neighbours.png'),
+    );
+  }
+  return {
+    kind: 'generate',
+    ...result,
+    ...(strip ? { neighboursStrip: strip.strip, neighbours: strip.neighbours } : {}),
+  };
+}
+
+async function runJob(cmd: JobCommand, shouldStop: () => boolean): Promise<number> {
   const opts: JobOptions = {
-    steps: cmd.steps,
+    steps: 'steps' in cmd ? cmd.steps : undefined,
     backend: cmd.backend,
     shouldStop,
     onEvent: (event) => send({ type: 'event', event }),
   };
   try {
-    let ended;
-    if (cmd.type === 'train') {
-      const config = loadConfigFile(cmd.configPath);
-      if (cmd.runsDir) config.runsDir = cmd.runsDir;
-      ended = await trainNew(config, opts);
-    } else {
-      ended = await resumeRun(cmd.runDir, opts);
+    switch (cmd.type) {
+      case 'train': {
+        const config = loadConfigFile(cmd.configPath);
+        if (cmd.runsDir) config.runsDir = cmd.runsDir;
+        const ended = await trainNew(config, opts);
+        return ended.status === 'finished' || ended.status === 'stopped' ? 0 : 1;
+      }
+      case 'resume': {
+        const ended = await resumeRun(cmd.runDir, opts);
+        return ended.status === 'finished' || ended.status === 'stopped' ? 0 : 1;
+      }
+      case 'sample': {
+        await initBackend(cmd.backend ?? 'auto');
+        const result = await sampleRun(cmd.runDir, cmd);
+        send({ type: 'result', output: { kind: 'sample', ...result } });
+        return 0;
+      }
+      case 'generate':
+        send({ type: 'result', output: await generate(cmd) });
+        return 0;
     }
-    return ended.status === 'finished' || ended.status === 'stopped' ? 0 : 1;
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     const issue = err instanceof ConfigError ? err.issues[0] : undefined;
@@ -76,7 +121,7 @@ export function startIpcRunner(): void {
       return;
     }
     busy = true;
-    void runCommand(msg, () => stop).then((code) => {
+    void runJob(msg, () => stop).then((code) => {
       send({ type: 'exit', code });
       // Let the IPC queue drain before leaving.
       process.disconnect?.();

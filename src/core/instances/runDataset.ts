@@ -4,6 +4,7 @@ import type { DataConfig } from '../config/types';
 import type { ImageDataset } from '../data/dataset';
 import { loadDataset } from '../data/loadDataset';
 import { UserError } from '../errors';
+import { loadRunInstances } from './prepareInstances';
 import { RUN_FILES } from '../run/runFolder';
 
 /**
@@ -32,4 +33,10 @@ export async function loadRunDataset(
 export function datasetImage(data: ImageDataset, i: number): Float32Array {
   const size = data.height * data.width * data.channels;
   return data.images.subarray(i * size, (i + 1) * size);
+}
+
+/** Reads a training image by index, for showing an instance next to what was generated from it. */
+export async function trainingImageLoader(runDir: string): Promise<(i: number) => Float32Array> {
+  const data = await loadRunDataset(runDir, loadRunInstances(runDir).count);
+  return (i) => datasetImage(data, i);
 }

@@ -199,6 +199,8 @@ async function trainLoop(ctx: LoopContext): Promise<RunEndedEvent> {
       generator: countParameters(session.model.generatorParams),
       discriminator: countParameters(session.model.discriminatorParams),
     },
+    classNames: [...(ctx.data.classNames ?? [])],
+    instanceConditioned: session.model.featureDim > 0,
   });
 
   const classNames = ctx.data.classNames ?? null;

@@ -1,0 +1,202 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { listRuns, readRun, type RunRecord } from '../core/run/runIndex';
+import type { RunEvent } from '../protocol/runnerEvents';
+import {
+  parseWebviewMessage,
+  type DashboardState,
+  type GeneratedView,
+  type HostToWebview,
+  type WebviewToHost,
+} from '../protocol/webviewMessages';
+import { dashboardHtml } from './dashboardHtml';
+import {
+  buildRunView,
+  galleryView,
+  logLine,
+  lossPoint,
+  sampleGrid,
+  summaryOf,
+  type ToUri,
+} from './runViews';
+
+export const DASHBOARD_VIEW_TYPE = 'icgan.dashboard';
+
+/** What a dashboard needs from the extension (the Studio implements it). */
+export interface DashboardHost {
+  readonly extensionUri: vscode.Uri;
+  readonly log: vscode.LogOutputChannel;
+  runsDirOf(configPath: string): string;
+  isTraining(configPath: string): boolean;
+  handle(configPath: string, message: WebviewToHost): void;
+  disposed(panel: DashboardPanel): void;
+}
+
+/** Generated views kept per panel (the newest), so a reloaded panel shows them again. */
+const MAX_GENERATED = 20;
+
+/**
+ * The dashboard of one config. The webview holds no data of its own: on `ready` (first load, and
+ * every time it becomes visible again after being hidden, when VS Code reloads it) it gets the
+ * full state, rebuilt from the run folders on disk — so whatever it missed while hidden is
+ * replayed — then live deltas.
+ */
+export class DashboardPanel implements vscode.Disposable {
+  private ready = false;
+  private readonly generated: GeneratedView[] = [];
+  /** The run shown: set by a training's run-started, or the newest on disk. */
+  private currentRun: string | undefined;
+  private readonly subs: vscode.Disposable[] = [];
+
+  constructor(
+    readonly configPath: string,
+    readonly panel: vscode.WebviewPanel,
+    private readonly host: DashboardHost,
+  ) {
+    panel.title = `IC-GAN: ${path.basename(configPath, '.icgan.json')}`;
+    panel.iconPath = vscode.Uri.joinPath(host.extensionUri, 'media', 'icon.png');
+    this.configureWebview();
+    this.subs.push(
+      panel.webview.onDidReceiveMessage((raw: unknown) => this.receive(raw)),
+      panel.onDidChangeViewState(() => {
+        if (!panel.visible) this.ready = false;
+      }),
+      panel.onDidDispose(() => this.dispose()),
+    );
+  }
+
+  get runsDir(): string {
+    return this.host.runsDirOf(this.configPath);
+  }
+
+  reveal(preserveFocus = false): void {
+    this.panel.reveal(undefined, preserveFocus);
+  }
+
+  /** A training event for this config. */
+  onRunEvent(e: RunEvent, runDir: string | undefined): void {
+    const run = runDir ? path.basename(runDir) : this.currentRun;
+    if (!run || !runDir) return;
+    const toUri = this.toUri;
+    switch (e.type) {
+      case 'run-started': {
+        this.currentRun = run;
+        const record = readRun(runDir);
+        if (record) this.post({ type: 'run', view: buildRunView(record, toUri) });
+        this.post({ type: 'training', training: true });
+        return;
+      }
+      case 'step':
+        this.post({ type: 'step', run, point: lossPoint(e) });
+        break;
+      case 'samples':
+        this.post({ type: 'samples', run, grid: sampleGrid(runDir, e, toUri) });
+        break;
+      case 'gallery':
+        this.post({ type: 'gallery', run, gallery: galleryView(runDir, e, toUri) });
+        break;
+      case 'checkpoint':
+      case 'run-ended': {
+        const record = readRun(runDir);
+        if (record) this.post({ type: 'summary', summary: summaryOf(record) });
+        break;
+      }
+      case 'log':
+        break;
+    }
+    const line = logLine(e);
+    if (line !== null) this.post({ type: 'log', run, line });
+  }
+
+  setTraining(training: boolean): void {
+    this.post({ type: 'training', training });
+  }
+
+  addGenerated(view: GeneratedView): void {
+    this.generated.push(view);
+    if (this.generated.length > MAX_GENERATED) this.generated.shift();
+    this.post({ type: 'generated', view });
+  }
+
+  post(message: HostToWebview): void {
+    // A hidden webview drops messages; it asks for the full state when it shows again.
+    if (this.ready) void this.panel.webview.postMessage(message);
+  }
+
+  /** Makes a file under the runs folder loadable in the webview. */
+  readonly toUri: ToUri = (p) => this.panel.webview.asWebviewUri(vscode.Uri.file(p)).toString();
+
+  runRecord(name: string): RunRecord | null {
+    // Only names of runs listed for this config: a webview can't make the host read elsewhere.
+    return listRuns(this.runsDir, this.configPath).find((r) => r.name === name) ?? null;
+  }
+
+  state(): DashboardState {
+    const runs = listRuns(this.runsDir, this.configPath);
+    const current = runs.find((r) => r.name === this.currentRun) ?? runs[0];
+    return {
+      configPath: this.configPath,
+      configName: path.basename(this.configPath, '.icgan.json'),
+      training: this.host.isTraining(this.configPath),
+      trusted: vscode.workspace.isTrusted,
+      runs: runs.map(summaryOf),
+      current: current ? buildRunView(current, this.toUri) : null,
+      generated: [...this.generated],
+    };
+  }
+
+  dispose(): void {
+    this.ready = false;
+    for (const s of this.subs.splice(0)) s.dispose();
+    this.host.disposed(this);
+  }
+
+  private configureWebview(): void {
+    const { webview } = this.panel;
+    webview.options = {
+      enableScripts: true,
+      // The bundle and media of the extension, and this config's runs: nothing else loads.
+      localResourceRoots: [
+        vscode.Uri.joinPath(this.host.extensionUri, 'dist'),
+        vscode.Uri.joinPath(this.host.extensionUri, 'media'),
+        vscode.Uri.file(this.runsDir),
+      ],
+    };
+    const dist = vscode.Uri.joinPath(this.host.extensionUri, 'dist');
+    webview.html = dashboardHtml({
+      cspSource: webview.cspSource,
+      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.js')).toString(),
+      styleUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.css')).toString(),
+      title: this.panel.title,
+    });
+  }
+
+  private receive(raw: unknown): void {
+    const message = parseWebviewMessage(raw);
+    if (!message) {
+      const text = JSON.stringify(raw) ?? String(raw);
+      this.host.log.warn(
+        `dashboard ${this.configPath}: ignored a message outside the protocol: ${text.slice(0, 200)}`,
+      );
+      return;
+    }
+    if (message.type === 'ready') {
+      this.ready = true;
+      this.post({ type: 'state', state: this.state() });
+      return;
+    }
+    if (message.type === 'loadRun') {
+      const record = this.runRecord(message.run);
+      if (record) {
+        if (message.purpose === 'show') this.currentRun = record.name;
+        this.post({
+          type: 'runData',
+          view: buildRunView(record, this.toUri),
+          purpose: message.purpose,
+        });
+      }
+      return;
+    }
+    this.host.handle(this.configPath, message);
+  }
+}

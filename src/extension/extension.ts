@@ -1,0 +1,23 @@
+import * as vscode from 'vscode';
+import { registerCommands } from './commands';
+import { Studio } from './studio';
+
+/**
+ * Entry point of the extension host side. It only wires the Studio and the command table:
+ * TensorFlow is never imported here (esbuild.js fails the build if the bundle contains it), so
+ * activation stays fast and a crashing training can't take the editor down.
+ */
+let studio: Studio | undefined;
+
+export function activate(context: vscode.ExtensionContext): { studio: Studio } {
+  const started = performance.now();
+  studio = new Studio(context);
+  context.subscriptions.push(studio, ...registerCommands(studio));
+  studio.log.info(`activated in ${(performance.now() - started).toFixed(1)} ms`);
+  return { studio };
+}
+
+export async function deactivate(): Promise<void> {
+  await studio?.shutdown();
+  studio = undefined;
+}

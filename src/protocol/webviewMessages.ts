@@ -1,0 +1,188 @@
+import type { BackendInfo, GalleryRow, RunStatus } from './runnerEvents';
+
+/**
+ * Messages between the extension host and a dashboard webview (one webview per config file).
+ * The webview never touches files: every image arrives as a URI the host made loadable with
+ * `asWebviewUri`. The webview says `ready`; the host answers with the full `state`, then streams
+ * deltas. Plain data only — imported by the extension and by the browser bundle.
+ */
+
+/** One row of a run's history, as the run folder's run.json tells it. */
+export interface RunSummary {
+  /** Run-folder name, unique within the config's runs folder; the id used in every message. */
+  name: string;
+  status: RunStatus;
+  model: string;
+  step: number;
+  totalSteps: number;
+  backend: string | null;
+  startedAt: string;
+  updatedAt: string;
+  message?: string;
+  /** Whether the run has a checkpoint to sample or resume from. */
+  hasCheckpoint: boolean;
+}
+
+export interface LossPoint {
+  step: number;
+  dLoss: number;
+  gLoss: number;
+  dReal: number;
+  dFake: number;
+  imagesPerSec: number;
+}
+
+export interface SampleGrid {
+  step: number;
+  uri: string;
+  count: number;
+  columns: number;
+}
+
+/** An instance-neighbour gallery image: per row an instance | its k neighbours | samples. */
+export interface GalleryView {
+  step: number;
+  uri: string;
+  rows: GalleryRow[];
+  /** Neighbours per row (the run's k). */
+  neighbours: number;
+  samplesPerRow: number;
+}
+
+/** Everything the dashboard shows about one run. */
+export interface RunView {
+  summary: RunSummary;
+  backend: BackendInfo | null;
+  /** Class names of a class-conditional run (for the class swap), else empty. */
+  classNames: string[];
+  /** Whether the run conditions on instances (IC-GAN): the gallery and generation apply. */
+  instanceConditioned: boolean;
+  losses: LossPoint[];
+  /** Sample grids in step order; the last is the latest. */
+  samples: SampleGrid[];
+  gallery: GalleryView | null;
+  /** Recent log lines (warnings, errors, backend notes). */
+  log: string[];
+}
+
+/** Images generated on request: from a training instance (gallery) or an image (transfer). */
+export interface GeneratedView {
+  /** Echoes the request's id; absent for generations started from the explorer. */
+  requestId?: number;
+  run: string;
+  source: { instance: number } | { image: string };
+  /** Grid PNG whose first cell is the conditioning image. */
+  gridUri: string;
+  count: number;
+  /** Cosine similarity of each kept image's features to the conditioning features. */
+  similarities: number[];
+  /** Strip: the conditioning image, then its nearest training instances (transfer only). */
+  neighboursUri?: string;
+  nearestInstance?: number;
+  className?: string;
+  seed: number;
+  truncation: number;
+}
+
+export interface DashboardState {
+  configPath: string;
+  configName: string;
+  /** Whether a training process for this config is alive. */
+  training: boolean;
+  /** Whether the workspace is trusted (training and generation are disabled otherwise). */
+  trusted: boolean;
+  /** Newest first. */
+  runs: RunSummary[];
+  /** The run shown: the one training, else the newest. */
+  current: RunView | null;
+  generated: GeneratedView[];
+}
+
+export type HostToWebview =
+  | { type: 'state'; state: DashboardState }
+  /** A new run started (or resumed) for this config: replaces `current`. */
+  | { type: 'run'; view: RunView }
+  /** A run's status, step or backend changed (history row and header). */
+  | { type: 'summary'; summary: RunSummary }
+  | { type: 'step'; run: string; point: LossPoint }
+  | { type: 'samples'; run: string; grid: SampleGrid }
+  | { type: 'gallery'; run: string; gallery: GalleryView }
+  | { type: 'log'; run: string; line: string }
+  | { type: 'training'; training: boolean }
+  /** Answer to `loadRun`: a run's full data (for viewing or overlaying curves). */
+  | { type: 'runData'; view: RunView; purpose: 'show' | 'compare' }
+  | { type: 'generated'; view: GeneratedView }
+  | { type: 'generateFailed'; requestId?: number; message: string };
+
+export type WebviewToHost =
+  | { type: 'ready' }
+  | { type: 'train' }
+  | { type: 'stop' }
+  | { type: 'resume'; run: string }
+  | { type: 'loadRun'; run: string; purpose: 'show' | 'compare' }
+  | {
+      type: 'generate';
+      requestId: number;
+      run: string;
+      instance: number;
+      seed: number;
+      truncation: number;
+      className?: string;
+      count: number;
+    }
+  | { type: 'openLog' }
+  | { type: 'openConfig' };
+
+const isString = (v: unknown): v is string => typeof v === 'string';
+const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/**
+ * Checks a message from the webview against the protocol. The webview is the least trusted side
+ * of the extension (it renders images and could be fed content), so the host acts only on
+ * messages that pass this; anything else is ignored and logged.
+ */
+export function parseWebviewMessage(value: unknown): WebviewToHost | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const m = value as Record<string, unknown>;
+  switch (m.type) {
+    case 'ready':
+    case 'train':
+    case 'stop':
+    case 'openLog':
+    case 'openConfig':
+      return { type: m.type };
+    case 'resume':
+      return isString(m.run) ? { type: 'resume', run: m.run } : null;
+    case 'loadRun':
+      return isString(m.run) && (m.purpose === 'show' || m.purpose === 'compare')
+        ? { type: 'loadRun', run: m.run, purpose: m.purpose }
+        : null;
+    case 'generate': {
+      const ok =
+        Number.isInteger(m.requestId) &&
+        isString(m.run) &&
+        Number.isInteger(m.instance) &&
+        (m.instance as number) >= 0 &&
+        Number.isInteger(m.seed) &&
+        isFiniteNumber(m.truncation) &&
+        m.truncation > 0 &&
+        Number.isInteger(m.count) &&
+        (m.count as number) >= 1 &&
+        (m.count as number) <= 64 &&
+        (m.className === undefined || isString(m.className));
+      if (!ok) return null;
+      return {
+        type: 'generate',
+        requestId: m.requestId as number,
+        run: m.run as string,
+        instance: m.instance as number,
+        seed: m.seed as number,
+        truncation: m.truncation as number,
+        count: m.count as number,
+        ...(m.className !== undefined ? { className: m.className as string } : {}),
+      };
+    }
+    default:
+      return null;
+  }
+}
