@@ -48,7 +48,7 @@ const HOST_TYPES: ReadonlySet<string> = new Set<HostToWebview['type']>([
   'state',
   'run',
   'summary',
-  'step',
+  'steps',
   'samples',
   'gallery',
   'log',
@@ -84,6 +84,24 @@ export function appendLoss(losses: readonly LossPoint[], point: LossPoint): Loss
   let keep = losses.length;
   while (keep > 0 && (losses[keep - 1] as LossPoint).step >= point.step) keep--;
   return [...losses.slice(0, keep), point];
+}
+
+/** Appends a batch of points in one copy (a resumed run's replayed steps replace the tail). */
+export function appendLosses(
+  losses: readonly LossPoint[],
+  points: readonly LossPoint[],
+): LossPoint[] {
+  const first = points[0];
+  if (first === undefined) return [...losses];
+  const last = losses[losses.length - 1];
+  if (last === undefined || first.step > last.step) {
+    let ordered = true;
+    for (let i = 1; i < points.length && ordered; i++) {
+      ordered = (points[i] as LossPoint).step > (points[i - 1] as LossPoint).step;
+    }
+    if (ordered) return losses.concat(points);
+  }
+  return points.reduce<LossPoint[]>((acc, p) => appendLoss(acc, p), [...losses]);
 }
 
 /** Replaces the row with the same name, or puts a new row first (the list is newest first). */
@@ -161,16 +179,16 @@ export function reduce(model: DashboardModel, msg: HostToWebview): DashboardMode
         compare,
       };
     }
-    case 'step': {
+    case 'steps': {
+      const last = msg.points[msg.points.length - 1];
+      if (last === undefined) return model;
       const next = withCurrent(model, msg.run, (view) => ({
         ...view,
-        summary: { ...view.summary, step: msg.point.step },
-        losses: appendLoss(view.losses, msg.point),
+        summary: { ...view.summary, step: last.step },
+        losses: appendLosses(view.losses, msg.points),
       }));
       if (next === model || !next.state) return model;
-      const runs = next.state.runs.map((r) =>
-        r.name === msg.run ? { ...r, step: msg.point.step } : r,
-      );
+      const runs = next.state.runs.map((r) => (r.name === msg.run ? { ...r, step: last.step } : r));
       return { ...next, state: { ...next.state, runs } };
     }
     case 'samples':

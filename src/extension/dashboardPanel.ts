@@ -7,6 +7,7 @@ import {
   type DashboardState,
   type GeneratedView,
   type HostToWebview,
+  type LossPoint,
   type WebviewToHost,
 } from '../protocol/webviewMessages';
 import { dashboardHtml } from './dashboardHtml';
@@ -32,6 +33,9 @@ export interface DashboardHost {
   disposed(panel: DashboardPanel): void;
 }
 
+/** How often batched loss points go to the webview. */
+const STEP_FLUSH_MS = 250;
+
 /** Generated views kept per panel (the newest), so a reloaded panel shows them again. */
 const MAX_GENERATED = 20;
 
@@ -47,6 +51,9 @@ export class DashboardPanel implements vscode.Disposable {
   /** The run shown: set by a training's run-started, or the newest on disk. */
   private currentRun: string | undefined;
   private readonly subs: vscode.Disposable[] = [];
+  /** Loss points waiting for the next flush (a fast run logs tens of steps per second). */
+  private pendingSteps: { run: string; points: LossPoint[] } | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly configPath: string,
@@ -77,6 +84,8 @@ export class DashboardPanel implements vscode.Disposable {
   onRunEvent(e: RunEvent, runDir: string | undefined): void {
     const run = runDir ? path.basename(runDir) : this.currentRun;
     if (!run || !runDir) return;
+    // Whatever follows a step (samples, the end of the run) must not overtake it.
+    if (e.type !== 'step') this.flushSteps();
     const toUri = this.toUri;
     switch (e.type) {
       case 'run-started': {
@@ -87,8 +96,8 @@ export class DashboardPanel implements vscode.Disposable {
         return;
       }
       case 'step':
-        this.post({ type: 'step', run, point: lossPoint(e) });
-        break;
+        this.queueStep(run, lossPoint(e));
+        return;
       case 'samples':
         this.post({ type: 'samples', run, grid: sampleGrid(runDir, e, toUri) });
         break;
@@ -106,6 +115,21 @@ export class DashboardPanel implements vscode.Disposable {
     }
     const line = logLine(e);
     if (line !== null) this.post({ type: 'log', run, line });
+  }
+
+  private queueStep(run: string, point: LossPoint): void {
+    if (this.pendingSteps && this.pendingSteps.run !== run) this.flushSteps();
+    this.pendingSteps ??= { run, points: [] };
+    this.pendingSteps.points.push(point);
+    this.flushTimer ??= setTimeout(() => this.flushSteps(), STEP_FLUSH_MS);
+  }
+
+  private flushSteps(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    const pending = this.pendingSteps;
+    this.pendingSteps = undefined;
+    if (pending) this.post({ type: 'steps', run: pending.run, points: pending.points });
   }
 
   setTraining(training: boolean): void {
@@ -146,6 +170,7 @@ export class DashboardPanel implements vscode.Disposable {
   }
 
   dispose(): void {
+    clearTimeout(this.flushTimer);
     this.ready = false;
     for (const s of this.subs.splice(0)) s.dispose();
     this.host.disposed(this);

@@ -22,6 +22,8 @@ export type ToUri = (absolutePath: string) => string;
 export const MAX_LOSS_POINTS = 4000;
 export const MAX_LOG_LINES = 200;
 
+const CLASS_CONDITIONAL = new Set(['cgan', 'cgan-mlp', 'icgan-class']);
+
 export function summaryOf(record: RunRecord): RunSummary {
   const { info } = record;
   return {
@@ -126,7 +128,8 @@ export function applyEvent(view: RunView, runDir: string, e: RunEvent, toUri: To
   switch (e.type) {
     case 'run-started':
       view.backend = e.backend;
-      view.classNames = e.classNames ?? [];
+      // Only a class-conditional model can swap the class; the others ignore labels.
+      view.classNames = CLASS_CONDITIONAL.has(e.model) ? (e.classNames ?? []) : [];
       view.instanceConditioned = e.instanceConditioned ?? view.instanceConditioned;
       // A resumed run replays from its checkpoint: drop the steps after it.
       view.losses = view.losses.filter((p) => p.step <= e.startStep);

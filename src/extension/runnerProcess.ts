@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import * as os from 'node:os';
 import type { JobCommand, JobOutput, RunnerMessage } from '../protocol/runnerCommands';
 import type { RunEvent } from '../protocol/runnerEvents';
 
@@ -26,7 +27,11 @@ export interface RunnerOptions {
   env?: NodeJS.ProcessEnv;
   onEvent?: (event: RunEvent) => void;
   onOutput?: (line: string) => void;
+  /** Scheduling niceness of the runner (0 = the extension host's priority). */
+  niceness?: number;
 }
+
+const DEFAULT_NICENESS = 10;
 
 const STDERR_TAIL_LINES = 40;
 
@@ -70,6 +75,7 @@ export class RunnerProcess {
         finish(null, null);
       });
     });
+    this.lowerPriority(opts.niceness ?? DEFAULT_NICENESS);
     this.child.on('message', (msg: RunnerMessage) => this.onMessage(msg));
     this.pipeLines(this.child.stdout, false);
     this.pipeLines(this.child.stderr, true);
@@ -100,6 +106,19 @@ export class RunnerProcess {
       return await this.exited;
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Training saturates the cores it is given; below normal priority the editor (and the
+   * dashboard showing the training) stays responsive on a small machine. Best effort.
+   */
+  private lowerPriority(niceness: number): void {
+    if (this.child.pid === undefined || niceness === 0) return;
+    try {
+      os.setPriority(this.child.pid, niceness);
+    } catch {
+      // Not permitted or not supported: the runner keeps normal priority.
     }
   }
 

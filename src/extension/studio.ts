@@ -116,7 +116,8 @@ export class Studio implements vscode.Disposable, DashboardHost {
     this.updateStatusBar();
     training.onEvent((e) => {
       this.dashboards.get(configPath)?.onRunEvent(e, training.runDir);
-      if (e.type === 'step' || e.type === 'run-started') this.updateStatusBar();
+      if (e.type === 'run-started') this.updateStatusBar();
+      else if (e.type === 'step') this.statusBarSoon();
     });
     this.showDashboard(configPath, true);
     this.dashboards.get(configPath)?.setTraining(true);
@@ -382,6 +383,16 @@ export class Studio implements vscode.Disposable, DashboardHost {
 
   // ---- lifetime ----
 
+  private statusBarTimer: NodeJS.Timeout | undefined;
+
+  /** At most a few status-bar updates a second, however fast the steps come. */
+  private statusBarSoon(): void {
+    this.statusBarTimer ??= setTimeout(() => {
+      this.statusBarTimer = undefined;
+      this.updateStatusBar();
+    }, 250);
+  }
+
   private updateStatusBar(): void {
     this.statusBar.update(
       [...this.trainings.values()].map((t) => ({
@@ -399,6 +410,7 @@ export class Studio implements vscode.Disposable, DashboardHost {
   }
 
   dispose(): void {
+    clearTimeout(this.statusBarTimer);
     for (const t of this.trainings.values()) t.dispose();
     this.trainings.clear();
     for (const d of [...this.dashboards.values()]) d.panel.dispose();

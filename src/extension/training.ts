@@ -106,8 +106,13 @@ export class Training implements vscode.Disposable {
       async (progress, token) => {
         token.onCancellationRequested(() => void this.stop());
         let reported = 0;
+        let lastReport = 0;
         const sub = this.events.event((e) => {
           if (e.type !== 'step') return;
+          // A notification redraw per step would flood the window at tens of steps a second.
+          const now = Date.now();
+          if (now - lastReport < PROGRESS_INTERVAL_MS && e.step < e.totalSteps) return;
+          lastReport = now;
           const pct = (100 * e.step) / Math.max(1, e.totalSteps);
           const eta = e.etaSeconds > 0 ? `, ETA ${formatDuration(e.etaSeconds)}` : '';
           progress.report({
@@ -125,6 +130,8 @@ export class Training implements vscode.Disposable {
     );
   }
 }
+
+const PROGRESS_INTERVAL_MS = 500;
 
 export function formatDuration(seconds: number): string {
   const s = Math.round(seconds);

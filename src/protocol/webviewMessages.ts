@@ -104,7 +104,8 @@ export type HostToWebview =
   | { type: 'run'; view: RunView }
   /** A run's status, step or backend changed (history row and header). */
   | { type: 'summary'; summary: RunSummary }
-  | { type: 'step'; run: string; point: LossPoint }
+  /** New loss points, in step order (batched: a fast run logs far more steps than a UI can draw). */
+  | { type: 'steps'; run: string; points: LossPoint[] }
   | { type: 'samples'; run: string; grid: SampleGrid }
   | { type: 'gallery'; run: string; gallery: GalleryView }
   | { type: 'log'; run: string; line: string }

@@ -10,6 +10,7 @@ import type {
 } from '../../src/protocol/webviewMessages';
 import {
   appendLoss,
+  appendLosses,
   headerActions,
   initialModel,
   isHostMessage,
@@ -95,7 +96,7 @@ describe('webview dashboard model', () => {
 
   it('appends a step for the current run and updates its step', () => {
     const before = withState();
-    const after = reduce(before, { type: 'step', run: 'run-b', point: point(30) });
+    const after = reduce(before, { type: 'steps', run: 'run-b', points: [point(30)] });
     assert.deepEqual(
       after.state?.current?.losses.map((p) => p.step),
       [10, 20, 30],
@@ -107,9 +108,35 @@ describe('webview dashboard model', () => {
     assert.equal(after.state?.current?.losses[0], before.state?.current?.losses[0]);
   });
 
+  it('appends a batch of steps in order, and a replayed batch replaces the tail', () => {
+    const before = withState();
+    const after = reduce(before, {
+      type: 'steps',
+      run: 'run-b',
+      points: [point(30), point(40), point(50)],
+    });
+    assert.deepEqual(
+      after.state?.current?.losses.map((p) => p.step),
+      [10, 20, 30, 40, 50],
+    );
+    assert.equal(after.state?.current?.summary.step, 50);
+    assert.deepEqual(
+      appendLosses([point(10), point(20), point(30)], [point(20, 7), point(25)]).map((p) => [
+        p.step,
+        p.dLoss,
+      ]),
+      [
+        [10, 1],
+        [20, 7],
+        [25, 1],
+      ],
+    );
+    assert.equal(reduce(before, { type: 'steps', run: 'run-b', points: [] }), before);
+  });
+
   it('ignores a step for another run', () => {
     const before = withState();
-    const after = reduce(before, { type: 'step', run: 'run-a', point: point(30) });
+    const after = reduce(before, { type: 'steps', run: 'run-a', points: [point(30)] });
     assert.equal(after, before);
     assert.equal(after.state?.current?.losses.length, 2);
   });
@@ -161,7 +188,7 @@ describe('webview dashboard model', () => {
   });
 
   it('does not step the header back on a stale running summary', () => {
-    const model = reduce(withState(), { type: 'step', run: 'run-b', point: point(50) });
+    const model = reduce(withState(), { type: 'steps', run: 'run-b', points: [point(50)] });
     const after = reduce(model, { type: 'summary', summary: summary('run-b', { step: 40 }) });
     assert.equal(after.state?.current?.summary.step, 50);
   });
@@ -267,7 +294,7 @@ describe('webview dashboard model', () => {
 
   it('ignores deltas before the first state and unknown messages', () => {
     assert.equal(reduce(initialModel, { type: 'run', view: runView('x') }), initialModel);
-    assert.equal(isHostMessage({ type: 'step' }), true);
+    assert.equal(isHostMessage({ type: 'steps' }), true);
     assert.equal(isHostMessage({ type: 'nope' }), false);
     assert.equal(isHostMessage(null), false);
   });
