@@ -10,6 +10,8 @@ export interface StudioSettings {
   nodePath: string;
   /** Seconds a runner gets to checkpoint and exit after Stop before it is killed. */
   stopTimeoutSeconds: number;
+  /** Let configs read data and write runs outside the workspace folders. */
+  allowPathsOutsideWorkspace: boolean;
 }
 
 export function readSettings(scope?: vscode.Uri): StudioSettings {
@@ -19,5 +21,6 @@ export function readSettings(scope?: vscode.Uri): StudioSettings {
     runsDir: c.get<string>('runsDir', '').trim(),
     nodePath: c.get<string>('nodePath', '').trim(),
     stopTimeoutSeconds: c.get<number>('stopTimeoutSeconds', 60),
+    allowPathsOutsideWorkspace: c.get<boolean>('allowPathsOutsideWorkspace', false),
   };
 }

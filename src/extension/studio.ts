@@ -96,13 +96,17 @@ export class Studio implements vscode.Disposable, DashboardHost {
     const doc = vscode.workspace.textDocuments.find((d) => d.uri.fsPath === configPath);
     if (doc?.isDirty) await doc.save();
     const settings = readSettings(vscode.Uri.file(configPath));
+    const roots = settings.allowPathsOutsideWorkspace
+      ? {}
+      : { allowedRoots: this.workspaceRoots(configPath) };
     const command: JobCommand = resumeRunDir
-      ? { type: 'resume', runDir: resumeRunDir, backend: settings.backend }
+      ? { type: 'resume', runDir: resumeRunDir, backend: settings.backend, ...roots }
       : {
           type: 'train',
           configPath,
           backend: settings.backend,
           ...(settings.runsDir ? { runsDir: this.runsDirOf(configPath) } : {}),
+          ...roots,
         };
     const training = new Training(
       configPath,
@@ -132,6 +136,14 @@ export class Studio implements vscode.Disposable, DashboardHost {
       if (!ok) void this.reportFailure(configPath, describeExit(exit), exit.error?.field);
     });
     return training;
+  }
+
+  /** The folders a config may read and write: the workspace's (or the config's own folder). */
+  private workspaceRoots(configPath: string): string[] {
+    const folders = (vscode.workspace.workspaceFolders ?? [])
+      .filter((f) => f.uri.scheme === 'file')
+      .map((f) => f.uri.fsPath);
+    return folders.length > 0 ? folders : [path.dirname(configPath)];
   }
 
   private async reportFailure(configPath: string, message: string, field?: string): Promise<void> {

@@ -12,6 +12,8 @@ export interface TrainCommand {
   runsDir?: string;
   steps?: number;
   backend?: BackendName | 'auto';
+  /** When given, every path the config reads or writes must lie inside one of these folders. */
+  allowedRoots?: string[];
 }
 
 export interface ResumeCommand {
@@ -19,6 +21,7 @@ export interface ResumeCommand {
   runDir: string;
   steps?: number;
   backend?: BackendName | 'auto';
+  allowedRoots?: string[];
 }
 
 /** A grid of samples from a run's newest checkpoint. */

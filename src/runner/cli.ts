@@ -100,8 +100,11 @@ export function buildProgram(): Command {
       'Train and sample conditional and instance-conditioned GANs (IC-GAN Studio engine).',
     )
     .option('--debug', 'print stack traces of unexpected errors')
-    .showHelpAfterError("(run 'icgan help <command>' for usage)")
-    .configureOutput({ outputError: (str, write) => write(str) });
+    // Flag errors read like every other error: one line, prefixed, with where to look.
+    .configureOutput({
+      outputError: (str, write) =>
+        write(`icgan: ${str.trim().replace(/\s*\n\s*/g, ' ')} (see 'icgan help')\n`),
+    });
 
   program
     .command('train')

@@ -2,7 +2,8 @@ import * as path from 'node:path';
 import { initBackend } from '../core/backend/backendChain';
 import { loadConfigFile } from '../core/config/loadConfig';
 import { ConfigError } from '../core/config/configError';
-import { isUserError } from '../core/errors';
+import { isInside, OUTSIDE_SETTING, pathsOutside } from '../core/config/pathPolicy';
+import { isUserError, UserError } from '../core/errors';
 import { neighboursOfImage } from '../core/instances/imageNeighbours';
 import { trainingImageLoader } from '../core/instances/runDataset';
 import { generateFromInstance } from '../core/sampling/generateFromInstance';
@@ -23,7 +24,12 @@ import type {
  * the extension host.
  */
 function send(msg: RunnerMessage): void {
-  process.send?.(msg);
+  // After the extension went away the channel is closed: the job still ends cleanly (checkpoint,
+  // run.json), with nobody left to tell.
+  if (!process.connected) return;
+  // With a callback, a send that fails because the other end just died (EPIPE) is reported
+  // here instead of as an 'error' event that would crash the process mid-checkpoint.
+  process.send?.(msg, undefined, {}, () => undefined);
 }
 
 const COMMANDS = new Set<RunnerCommand['type']>(['train', 'resume', 'sample', 'generate', 'stop']);
@@ -66,10 +72,17 @@ async function runJob(cmd: JobCommand, shouldStop: () => boolean): Promise<numbe
       case 'train': {
         const config = loadConfigFile(cmd.configPath);
         if (cmd.runsDir) config.runsDir = cmd.runsDir;
+        const outside = cmd.allowedRoots ? pathsOutside(config, cmd.allowedRoots) : [];
+        if (outside.length > 0) throw new ConfigError(cmd.configPath, outside);
         const ended = await trainNew(config, opts);
         return ended.status === 'finished' || ended.status === 'stopped' ? 0 : 1;
       }
       case 'resume': {
+        if (cmd.allowedRoots && !isInside(cmd.runDir, cmd.allowedRoots)) {
+          throw new UserError(
+            `${cmd.runDir} is outside the workspace; set ${OUTSIDE_SETTING} to allow it`,
+          );
+        }
         const ended = await resumeRun(cmd.runDir, opts);
         return ended.status === 'finished' || ended.status === 'stopped' ? 0 : 1;
       }
@@ -128,7 +141,9 @@ export function startIpcRunner(): void {
       process.exitCode = code;
     });
   });
-  // The extension going away (closed window, crash) must not leave a training orphaned.
+  // The extension going away (closed window, crash) must not leave a training orphaned — nor
+  // kill it mid-write: its stdout/stderr pipes are gone too, so writes there must not throw.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   process.on('disconnect', () => {
     if (busy) stop = true;
     else process.exit(0);

@@ -12,6 +12,11 @@
 # Nothing goes into the project's own node_modules; the project's Node 20 toolchain is untouched.
 set -euo pipefail
 
+# Run from `npm run test:e2e`, the outer npm (Node 20) exports its config as npm_* variables;
+# the inner install would inherit them — npm_config_user_agent says "node/v20", and code-server's
+# postinstall refuses to install from it. Start from a clean npm environment.
+while IFS= read -r var; do unset "$var"; done < <(compgen -e | grep -i '^npm_' || true)
+
 NODE_VERSION=24.21.0
 CODE_SERVER_VERSION=4.139.1
 APT_PACKAGES=(chromium fonts-dejavu-core libkrb5-dev g++ make python3 pkg-config)

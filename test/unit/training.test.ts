@@ -181,6 +181,23 @@ describe('training', function () {
     assert.equal(readRunInfo(started.runDir).status, 'failed');
   });
 
+  it('stops a run whose loss explodes past training.divergenceLoss at that step', async () => {
+    const { events, onEvent } = collect();
+    // A threshold below the loss at initialisation (≈ 1.39 for D) plays the explosion.
+    const cfg = tinyConfig(dir, {
+      training: { steps: 12, batchSize: 8, logEvery: 1, divergenceLoss: 0.5 },
+    });
+    const ended = await trainNew(cfg, { onEvent });
+    assert.equal(ended.status, 'failed');
+    assert.equal(ended.step, 1);
+    assert.match(
+      ended.message ?? '',
+      /diverged at step 1: dLoss is [\d.]+, beyond training\.divergenceLoss \(0\.5\)/,
+    );
+    assert.match(ended.message ?? '', /no checkpoint was written yet/);
+    assert.equal(events.filter((e) => e.type === 'step').length, 0);
+  });
+
   it('reports a runs folder that cannot be created as a user error', async () => {
     fs.writeFileSync(path.join(dir, 'file'), 'x');
     await assert.rejects(trainNew(tinyConfig(path.join(dir, 'file', 'runs'))), (err: unknown) => {

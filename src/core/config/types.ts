@@ -80,6 +80,8 @@ export interface TrainingConfig {
   dStepsPerG: number;
   emaDecay: number;
   logEvery: number;
+  /** Loss magnitude treated as divergence. */
+  divergenceLoss: number;
 }
 
 export interface SamplesConfig {

@@ -238,10 +238,24 @@ async function trainLoop(ctx: LoopContext): Promise<RunEndedEvent> {
       message,
       lastCheckpoint,
     };
-    emit(e);
-    writeRunInfo(runDir, info(status, { endedAt: now(), message }));
+    // On a full or vanished disk these writes fail too; the caller still gets the event and the
+    // error, and the checkpoints already written stay valid.
+    try {
+      emit(e);
+    } catch {
+      opts.onEvent?.(e);
+    }
+    try {
+      writeRunInfo(runDir, info(status, { endedAt: now(), message }));
+    } catch {
+      // run.json keeps its previous content.
+    }
     return e;
   };
+  const lastGood = (): string =>
+    lastCheckpoint
+      ? `; the last good checkpoint is ${lastCheckpoint} (step ${lastCheckpointStep})`
+      : '; no checkpoint was written yet';
 
   try {
     while (session.step < totalSteps) {
@@ -255,16 +269,9 @@ async function trainLoop(ctx: LoopContext): Promise<RunEndedEvent> {
       timer.start();
       const stats = session.trainStep();
       timer.stop();
-      const bad = nonFinite(stats);
-      if (bad) {
-        return end(
-          'failed',
-          `training diverged at step ${session.step}: ${bad}` +
-            (lastCheckpoint
-              ? `; the last good checkpoint is ${lastCheckpoint} (step ${lastCheckpointStep})`
-              : '; no checkpoint was written yet'),
-        );
-      }
+      const bad = divergence(stats, config.training.divergenceLoss);
+      if (bad)
+        return end('failed', `training diverged at step ${session.step}: ${bad}${lastGood()}`);
       const step = session.step;
       if (step % config.training.logEvery === 0 || step === totalSteps || step === startStep + 1) {
         emit(stepEvent(step, totalSteps, stats, config.training.batchSize, timer));
@@ -289,9 +296,25 @@ async function trainLoop(ctx: LoopContext): Promise<RunEndedEvent> {
     }
     return end('finished');
   } catch (err) {
+    const disk = diskError(err, runDir);
+    if (disk) {
+      const message = `${disk}${lastGood()}`;
+      end('failed', message);
+      throw new UserError(message);
+    }
     end('failed', err instanceof Error ? err.message : String(err));
     throw err;
   }
+}
+
+/** A write that failed for lack of space or permission, as a one-line message naming the path. */
+function diskError(err: unknown, runDir: string): string | null {
+  if (err instanceof UserError) return null;
+  const e = err as NodeJS.ErrnoException;
+  if (!['ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'EROFS', 'ENOENT', 'EIO'].includes(e.code ?? '')) {
+    return null;
+  }
+  return `cannot write in ${e.path ?? runDir}: ${describeIoError(err)}`;
 }
 
 function stepEvent(
@@ -313,14 +336,22 @@ function stepEvent(
   };
 }
 
-function nonFinite(s: StepStats): string | null {
+/** NaN or infinite statistics, or a loss beyond `limit` (an explosion NaN would soon follow). */
+function divergence(s: StepStats, limit: number): string | null {
   const bad = (['dLoss', 'gLoss', 'dReal', 'dFake'] as const).filter((k) => !Number.isFinite(s[k]));
-  return bad.length ? bad.map((k) => `${k} is ${s[k]}`).join(', ') : null;
+  if (bad.length) return bad.map((k) => `${k} is ${s[k]}`).join(', ');
+  const exploded = (['dLoss', 'gLoss'] as const).filter((k) => Math.abs(s[k]) > limit);
+  return exploded.length
+    ? exploded
+        .map((k) => `${k} is ${s[k].toPrecision(4)}, beyond training.divergenceLoss (${limit})`)
+        .join(', ')
+    : null;
 }
 
 function describeIoError(err: unknown): string {
   const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOSPC') return 'no space left on device';
+  if (code === 'ENOSPC' || code === 'EDQUOT') return 'no space left on device';
+  if (code === 'ENOENT') return 'the folder was removed';
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return `not writable (${code})`;
   return err instanceof Error ? err.message : String(err);
 }
