@@ -233,6 +233,30 @@ void runE2E(async () => {
     { timeoutMs: 120_000 },
   );
 
+  await step(
+    'a runner that dies is reported with how it ended, and a button to the log',
+    async () => {
+      await runCommand(page, 'IC-GAN: Train');
+      let runner: { pid: number } | undefined;
+      const deadline = Date.now() + 60_000;
+      while (!runner && Date.now() < deadline) {
+        runner = srv.processes().find((p) => /dist\/runner\.js/.test(p.cmd));
+        if (!runner) await new Promise((r) => setTimeout(r, 250));
+      }
+      if (!runner) throw new Error('no runner process appeared');
+      // Let it get into training, then kill it the hard way.
+      await new Promise((r) => setTimeout(r, 3000));
+      process.kill(runner.pid, 'SIGKILL');
+      const toast = page
+        .locator('.notifications-toasts .notification-toast')
+        .filter({ hasText: 'killed by SIGKILL' })
+        .first();
+      await toast.waitFor({ state: 'visible', timeout: 30_000 });
+      await toast.getByRole('button', { name: 'Open Log' }).waitFor();
+    },
+    { timeoutMs: 120_000 },
+  );
+
   await step('activation time from the extension log', () => {
     const log = findFile(srv.profileDir, 'IC-GAN.log') ?? '';
     const m = log

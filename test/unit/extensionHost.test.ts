@@ -1,8 +1,11 @@
 import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { lastEventOfType } from '../../src/core/run/eventTail';
+import type { RunInfo } from '../../src/core/run/runFolder';
 import { listRuns, runsDirOfConfig } from '../../src/core/run/runIndex';
 import { findFieldOffset, isOnTopLevelKey } from '../../src/extension/configText';
 import {
@@ -87,6 +90,28 @@ describe('extension host: runner client, run index and dashboard views', functio
     fs.writeFileSync(path.join(dir, 'broken.icgan.json'), '{ "runsDir": ');
     assert.equal(runsDirOfConfig(path.join(dir, 'broken.icgan.json')), path.join(dir, 'runs'));
     assert.equal(runsDirOfConfig(configPath, 'elsewhere'), path.join(dir, 'elsewhere'));
+  });
+
+  it("shows a 'running' run whose process is gone as failed, still resumable", () => {
+    const record = listRuns(path.join(dir, 'runs'), configPath)[0];
+    assert.ok(record);
+    const copy = path.join(dir, 'runs', `${record.name}-crashed`);
+    fs.cpSync(record.dir, copy, { recursive: true });
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+    const info = JSON.parse(fs.readFileSync(path.join(copy, 'run.json'), 'utf8')) as RunInfo;
+    for (const [pid, expected] of [
+      [dead, 'failed'],
+      [process.pid, 'running'],
+    ] as const) {
+      fs.writeFileSync(
+        path.join(copy, 'run.json'),
+        JSON.stringify({ ...info, status: 'running', pid, hostname: os.hostname() }),
+      );
+      const found = listRuns(path.join(dir, 'runs'), configPath).find((r) => r.dir === copy);
+      assert.equal(found?.info.status, expected);
+      if (expected === 'failed') assert.match(found?.info.message ?? '', /killed or crashed/);
+    }
+    fs.rmSync(copy, { recursive: true });
   });
 
   it('builds the dashboard view of a run from its folder, every file mapped through toUri', () => {

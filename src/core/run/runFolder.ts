@@ -40,6 +40,9 @@ export interface RunInfo {
   /** Median milliseconds per step of the latest session. */
   msPerStep?: number;
   lastCheckpoint?: string;
+  /** The training process and its machine, so a reader can tell a dead 'running' run. */
+  pid?: number;
+  hostname?: string;
 }
 
 function timestamp(d: Date): string {

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { listCheckpoints } from '../checkpoint/checkpointStore';
 import { RUN_FILES, type RunInfo } from './runFolder';
@@ -13,6 +14,22 @@ export interface RunRecord {
   name: string;
   info: RunInfo;
   hasCheckpoint: boolean;
+}
+
+/**
+ * A run.json that says 'running' although its process (on this machine) is gone: killed or
+ * crashed before it could close the run. Readers show it as failed, resumable from its checkpoint.
+ */
+function interrupted(info: RunInfo): boolean {
+  if (info.status !== 'running' || info.pid === undefined || info.hostname !== os.hostname()) {
+    return false;
+  }
+  try {
+    process.kill(info.pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }
 
 /**
@@ -41,6 +58,13 @@ function readRecord(dir: string): RunRecord | null {
     return null;
   }
   if (typeof info !== 'object' || info === null || typeof info.configPath !== 'string') return null;
+  if (interrupted(info)) {
+    info = {
+      ...info,
+      status: 'failed',
+      message: `the training process (pid ${info.pid}) ended without closing the run: killed or crashed`,
+    };
+  }
   return {
     dir,
     name: path.basename(dir),

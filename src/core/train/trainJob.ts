@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { RunEndedEvent, RunEvent, StepEvent } from '../../protocol/runnerEvents';
 import { initBackend, type BackendName, type BackendReport } from '../backend/backendChain';
@@ -180,6 +181,8 @@ async function trainLoop(ctx: LoopContext): Promise<RunEndedEvent> {
     trainingSeconds: baseSeconds + timer.totalSeconds(),
     msPerStep: timer.medianMs(),
     lastCheckpoint,
+    pid: process.pid,
+    hostname: os.hostname(),
     ...extra,
   });
   writeRunInfo(runDir, info('running'));
