@@ -1,8 +1,8 @@
 // Bundles the engine's entry points into dist/. TensorFlow.js (core, CPU and WASM backends) is
 // bundled; the native pieces stay external and load from node_modules at run time: sharp (its
 // libvips ships per platform in @img/* packages) and the optional tfjs-node packages (loaded only
-// if their install succeeded). The WASM binaries are copied next to the bundles, where
-// src/core/backend/wasmPaths.ts looks first.
+// if their install succeeded). The WASM binaries, and the JS files the threaded WASM build loads
+// at run time, are copied next to the bundles, where src/core/backend/wasmPaths.ts looks first.
 const esbuild = require('esbuild');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -10,7 +10,13 @@ const path = require('node:path');
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
 
-const external = ['sharp', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'vscode'];
+const external = [
+  'sharp',
+  '@tensorflow/tfjs-node',
+  '@tensorflow/tfjs-node-gpu',
+  'onnxruntime-node',
+  'vscode',
+];
 
 /** @type {import('esbuild').BuildOptions} */
 const node = {
@@ -79,6 +85,16 @@ function copyWasmBinaries() {
   const from = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
   for (const file of fs.readdirSync(from).filter((f) => f.endsWith('.wasm'))) {
     fs.copyFileSync(path.join(from, file), path.join('dist', file));
+  }
+  // The threaded build's run-time JS (src/core/backend/wasmThreads.ts): the package's standalone
+  // glue and pthread worker source, and our worker entry. wasmPaths.ts looks for them here.
+  const wasmOut = path.join(from, '..', 'wasm-out');
+  for (const file of [
+    path.join(wasmOut, 'tfjs-backend-wasm-threaded-simd.js'),
+    path.join(wasmOut, 'tfjs-backend-wasm-threaded-simd.worker.js'),
+    path.join('src', 'core', 'backend', 'wasmPthreadWorker.js'),
+  ]) {
+    fs.copyFileSync(file, path.join('dist', path.basename(file)));
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * Exact cosine kNN benchmark: the engine's `exactCosineKnn` on tfjs-wasm against faiss
+ * Exact cosine kNN benchmark: the engine's `cosineKnn` (ONNX Runtime when installed, else tfjs-wasm; --engine) against faiss
  * `IndexFlatIP` (the method of the official IC-GAN code), side by side in one run on the same
  * seeded, L2-normalised random features, with a check that both find the same neighbours.
  *
@@ -34,9 +34,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/core/backend/backendChain';
-import { exactCosineKnn, l2Normalise, type KnnResult } from '../src/core/neighbours/cosineKnn';
+import { l2Normalise, type KnnResult } from '../src/core/neighbours/cosineKnn';
+import { cosineKnn } from '../src/core/neighbours/nativeKnn';
 import { Rng } from '../src/core/random/rng';
 import { ensureFaissPeer, PeerError, type FaissPeer } from './peers/faissPeer';
+import { coreLabel as openblasCoreLabel, peerChildEnv, usableCoretypes } from './peers/openblas';
 
 interface Args {
   reps: number;
@@ -48,6 +50,8 @@ interface Args {
   warmupRows: number;
   faiss: boolean;
   json: string | undefined;
+  /** Which search engine to time: 'auto' is what training uses. */
+  engine: 'auto' | 'native' | 'tfjs';
 }
 
 /** What the Python side prints (knn_faiss.py). */
@@ -126,30 +130,14 @@ function parseArgs(): Args {
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean),
+      log,
     ),
     seed,
     warmupRows: Math.max(warmupRows, 2),
     faiss: !process.argv.includes('--no-faiss'),
+    engine: flag('engine', 'auto') as Args['engine'],
     json: process.argv.includes('--json') ? flag('json', 'knn-bench.json') : undefined,
   };
-}
-
-/** Core types whose kernels need AVX-512, which OpenBLAS does not check when forced. */
-const AVX512_CORES = new Set(['skylakex', 'cooperlake', 'sapphirerapids']);
-
-function usableCoretypes(wanted: string[]): string[] {
-  let flags = '';
-  try {
-    flags = fs.readFileSync('/proc/cpuinfo', 'utf8');
-  } catch {
-    // No /proc (not Linux): the Debian peer can't run there anyway.
-  }
-  const avx512 = /\bavx512f\b/.test(flags);
-  return wanted.filter((c) => {
-    const ok = avx512 || !AVX512_CORES.has(c.toLowerCase());
-    if (!ok) log(`skipping OpenBLAS core type ${c}: this CPU has no AVX-512`);
-    return ok;
-  });
 }
 
 /**
@@ -178,39 +166,33 @@ function loadAvg(): string {
     .join(', ');
 }
 
-function runTfjs(features: Float32Array, n: number, d: number, k: number, args: Args) {
-  // Warm-up: the same self-search path on a prefix, so wasm code, the JIT'd scan loops and the
-  // allocator are warm before the timed full-size runs.
+/** The engine's search as the trainer runs it: ONNX Runtime when installed (or --engine). */
+async function runTfjs(features: Float32Array, n: number, d: number, k: number, args: Args) {
+  // Warm-up: the same self-search path on a prefix, so wasm code, the JIT'd scan loops, the
+  // allocator and the ONNX session are warm before the timed full-size runs.
   const w = Math.min(n, args.warmupRows);
   const before = tf.memory().numTensors;
-  exactCosineKnn(features.subarray(0, w * d), w, d, Math.min(k, w - 1));
+  await cosineKnn(features.subarray(0, w * d), w, d, Math.min(k, w - 1), { engine: args.engine });
   const leaked = tf.memory().numTensors - before;
   if (leaked !== 0) log(`  warning: exactCosineKnn left ${leaked} tensors behind`);
 
   const times: number[] = [];
   let result: KnnResult | undefined;
+  let engine = '';
   for (let r = 0; r < args.reps; r++) {
     const t0 = performance.now();
-    result = exactCosineKnn(features, n, d, k);
+    const found = await cosineKnn(features, n, d, k, { engine: args.engine });
     times.push(performance.now() - t0);
-    log(`  tfjs-wasm rep ${r + 1}/${args.reps}: ${times[r]!.toFixed(0)} ms`);
+    result = found;
+    engine = found.engine === 'tfjs' ? 'tfjs-wasm' : found.engine;
+    log(`  ${engine} rep ${r + 1}/${args.reps}: ${times[r]!.toFixed(0)} ms`);
   }
+  ENGINE_LABEL = engine;
   return { times, result: result! };
 }
 
-/** The child's environment for one OpenBLAS core type (see the header comment). */
-function faissEnv(peer: FaissPeer, coretype: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...peer.env, OMP_WAIT_POLICY: 'PASSIVE' };
-  // faiss's defaults: as many OpenMP and OpenBLAS threads as cores.
-  delete env.OMP_NUM_THREADS;
-  delete env.OPENBLAS_NUM_THREADS;
-  if (coretype !== 'env') {
-    delete env.OPENBLAS_CORETYPE;
-    delete env.OPENBLAS_L2_SIZE;
-    if (coretype !== 'auto') env.OPENBLAS_CORETYPE = coretype;
-  }
-  return env;
-}
+/** The engine that ran, for the tables. */
+let ENGINE_LABEL = 'tfjs-wasm';
 
 function runFaiss(
   peer: FaissPeer,
@@ -233,7 +215,7 @@ function runFaiss(
       ...['--reps', String(args.reps), '--warmup-rows', String(args.warmupRows), '--out', outFile],
     ],
     {
-      env: faissEnv(peer, coretype),
+      env: peerChildEnv(peer.env, coretype),
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'inherit'],
     },
@@ -295,14 +277,16 @@ function pct(x: number): string {
 function printTables(results: CaseResult[], args: Args): void {
   console.log('');
   if (!args.faiss) {
-    console.log('| N | d | k | tfjs-wasm ms |');
+    console.log(`| N | d | k | ${ENGINE_LABEL} ms |`);
     console.log('|---|---|---|---|');
     for (const r of results) {
       console.log(`| ${r.n} | ${r.d} | ${r.k} | ${r.tfjsMedianMs.toFixed(0)} |`);
     }
     return;
   }
-  console.log('| N | d | k | tfjs-wasm ms | faiss ms (best) | OpenBLAS core | tfjs / faiss |');
+  console.log(
+    `| N | d | k | ${ENGINE_LABEL} ms | faiss ms (best) | OpenBLAS core | ${ENGINE_LABEL} / faiss |`,
+  );
   console.log('|---|---|---|---|---|---|---|');
   for (const r of results) {
     const best = r.faiss.reduce((x, y) => (y.medianMs < x.medianMs ? y : x));
@@ -314,7 +298,7 @@ function printTables(results: CaseResult[], args: Args): void {
 
   console.log('');
   const heads = args.coretypes.map((c) => `faiss ${c} ms`);
-  console.log(`| N | d | k | tfjs-wasm ms (min–max) | ${heads.join(' | ')} |`);
+  console.log(`| N | d | k | ${ENGINE_LABEL} ms (min–max) | ${heads.join(' | ')} |`);
   console.log(`|---|---|---|---|${heads.map(() => '---|').join('')}`);
   for (const r of results) {
     const cells = r.faiss.map((f) => `${f.medianMs.toFixed(0)} (${f.report.corename})`);
@@ -327,7 +311,7 @@ function printTables(results: CaseResult[], args: Args): void {
 
   console.log('');
   console.log(
-    'Agreement of tfjs-wasm with faiss (same index at the same rank; same neighbour set;',
+    `Agreement of ${ENGINE_LABEL} with faiss (same index at the same rank; same neighbour set;`,
   );
   console.log(`largest similarity difference at the same rank; pass: ≥ ${pct(MIN_IDENTICAL)} and`);
   console.log(`≤ ${TIE_TOLERANCE}):`);
@@ -347,7 +331,7 @@ function printTables(results: CaseResult[], args: Args): void {
 }
 
 function coreLabel(f: FaissRun): string {
-  return f.coretype === f.report.corename ? f.coretype : `${f.coretype} → ${f.report.corename}`;
+  return openblasCoreLabel(f.coretype, f.report.corename);
 }
 
 async function main(): Promise<number> {
@@ -371,7 +355,7 @@ async function main(): Promise<number> {
         for (const k of args.ks) {
           if (k >= n) throw new PeerError(`k = ${k} needs more than ${n} samples`);
           log(`case N=${n} d=${d} k=${k} (load ${loadAvg()})`);
-          const tfjs = runTfjs(features, n, d, k, args);
+          const tfjs = await runTfjs(features, n, d, k, args);
           const faiss: FaissRun[] = [];
           for (const coretype of peer ? args.coretypes : []) {
             const { report, result } = runFaiss(peer!, coretype, dataFile, tmp, n, d, k, args);

@@ -1,140 +1,650 @@
 /**
- * Training-step benchmark of the DCGAN-32 reference model (shared/notes/tfjs-backends.md):
- * G dense 100→4·4·128, convT 64, 32, 3; D conv 32, 64, 128, dense 1; batch 64, Adam(2e-4, β1 0.5).
- * Every backend that loads here is measured in its own child process (a tfjs backend is
- * process-global), one after the other in the same run, so the figures are comparable.
+ * Training-step benchmark: the engine on every tfjs backend that loads here against PyTorch 1.13
+ * (Debian's python3-torch, unpacked into .cache/peers/ by peers/torchPeer.ts), side by side in one
+ * run, for three workloads:
+ *
+ *   dcgan  DCGAN-32, the reference model (shared/notes/tfjs-backends.md): G dense 100→4·4·128,
+ *          convT 64, 32, 3; D conv 32, 64, 128, dense 1; batch 64, Adam(2e-4, β1 0.5).
+ *   icgan  the IC-GAN of examples/shapes-icgan.icgan.json (32×32, batch 32): conditional batch
+ *          norm driven by projected instance features, projection discriminator.
+ *   ss     one step of the self-supervised SimCLR encoder that provides IC-GAN's instance
+ *          features (src/core/features/contrastiveEncoder.ts, default settings).
+ *
+ * Every tfjs backend runs each workload in its own child process (a tfjs backend is
+ * process-global); PyTorch runs all workloads in one Python child per OpenBLAS core type
+ * (bench/trainStep.py mirrors the models layer for layer; the parameter counts are compared and a
+ * mismatch fails the run). Steps are timed one by one: median of --reps after --warmup.
  *
  *   npx tsx bench/trainStep.ts [--reps N] [--warmup N] [--backends wasm,cpu]
+ *                              [--workloads dcgan,icgan,ss] [--coretypes env,SkylakeX]
+ *                              [--threads 2] [--no-torch] [--json out.json]
+ *
+ * PyTorch uses --threads threads (default 2: both cores) with OMP_WAIT_POLICY=PASSIVE; the
+ * table shows how many threads tfjs-wasm reports (getThreadsCount()). GFLOP/s uses an analytic count of the multiply-adds of
+ * the conv and dense layers (ganFlops/ssFlops below; trainStep.py counts the same and the two are
+ * compared). Measure on an idle machine: with the other core busy, both sides slow down unevenly.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/core/backend/backendChain';
 import { resolveConfig } from '../src/core/config/loadConfig';
+import type { ModelConfig, TrainConfig } from '../src/core/config/types';
+import { gatherBatch } from '../src/core/data/batch';
+import type { ImageDataset } from '../src/core/data/dataset';
 import { createShapesDataset } from '../src/core/data/shapesDataset';
-import { countParameters } from '../src/core/models/paramStore';
+import { augmentBatch } from '../src/core/features/augment';
+import {
+  encoderShapes,
+  toEncoderInput,
+  trainContrastiveEncoder,
+} from '../src/core/features/contrastiveEncoder';
+import {
+  resolveFeatureSettings,
+  type SelfSupervisedSettings,
+} from '../src/core/features/featureSettings';
+import { ntXentLoss } from '../src/core/features/ntXent';
+import type { InstanceIndex } from '../src/core/instances/instanceIndex';
+import { ConvGan } from '../src/core/models/convGan';
+import { BATCH_STATS, batchNorm, convDown, dense, type BnMode } from '../src/core/models/layers';
+import {
+  countParameters,
+  gradientsByName,
+  ParamBuilder,
+  type TensorMap,
+  type VariableMap,
+} from '../src/core/models/paramStore';
+import { l2Normalise } from '../src/core/neighbours/cosineKnn';
+import { Rng } from '../src/core/random/rng';
+import { Adam } from '../src/core/train/adam';
 import { TrainingSession } from '../src/core/train/trainingSession';
+import { coreLabel, peerChildEnv, usableCoretypes } from './peers/openblas';
+import { describeInstall, ensureTorchPeer, PeerError, type TorchPeer } from './peers/torchPeer';
 
 const BACKENDS = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const;
 type Backend = (typeof BACKENDS)[number];
+const WORKLOADS = ['dcgan', 'icgan', 'ss'] as const;
+type Workload = (typeof WORKLOADS)[number];
 
-interface Row {
+const TITLES: Record<Workload, string> = {
+  dcgan: 'DCGAN-32',
+  icgan: 'IC-GAN-32',
+  ss: 'SS encoder',
+};
+
+/** Images generated for the data set: the step's cost does not depend on how many there are. */
+const DATA_COUNT = 2048;
+const ICGAN_EXAMPLE = path.join(__dirname, '..', 'examples', 'shapes-icgan.icgan.json');
+
+/** What a tfjs child reports for one workload. */
+interface TfjsRow {
   backend: Backend;
+  workload: Workload;
   ok: boolean;
   reason?: string;
+  timesMs?: number[];
   medianMs?: number;
   minMs?: number;
-  reps?: number;
-  params?: number;
+  flops?: number;
+  /** [G, D], or [encoder, projection head]. */
+  params?: [number, number];
+  batch?: number;
+  /** Threads the backend reports (wasm: getThreadsCount()). */
+  threads?: number;
+  /** ss only: the engine's own trainContrastiveEncoder over --reps steps, as it logs itself. */
+  engineLoop?: { meanMs: number; params: [number, number] };
 }
+
+/** What trainStep.py prints with --json. */
+interface TorchReport {
+  torch: string;
+  threads: number;
+  corename: string;
+  coretypeEnv: string;
+  results: {
+    workload: Workload;
+    timesMs: number[];
+    medianMs: number;
+    minMs: number;
+    flops: number;
+    params: [number, number];
+  }[];
+}
+
+interface TorchRun {
+  coretype: string;
+  report: TorchReport;
+}
+
+/** The marker before a child's JSON line, so stray output on stdout can't be mistaken for it. */
+const ROW_MARK = '@@row ';
 
 function flag(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
 }
 
-/** Multiply–adds per image of each layer, from the reference architecture. */
-function referenceFlopsPerStep(batch: number): number {
-  const g = 100 * 2048 + 4 * 4 * 16 * 128 * 64 + 8 * 8 * 16 * 64 * 32 + 16 * 16 * 16 * 32 * 3;
-  const d = 16 * 16 * 16 * 3 * 32 + 8 * 8 * 16 * 32 * 64 + 4 * 4 * 16 * 64 * 128 + 2048;
-  // D update: forward and backward (≈2× forward) of D on real and fake, plus G forward for the
-  // fakes. G update: G and D forward, D backward to its input only, G backward.
-  const macs = batch * (3 * 2 * d + g + g + d + d + 2 * g);
-  return 2 * macs;
+function list<T extends string>(name: string, allowed: readonly T[], fallback: string): T[] {
+  const values = flag(name, fallback)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const bad = values.filter((v) => !allowed.includes(v as T));
+  if (bad.length > 0 || values.length === 0) {
+    throw new PeerError(`--${name}: expected some of ${allowed.join(', ')}, got ${bad.join(', ')}`);
+  }
+  return values as T[];
 }
 
-async function child(backend: Backend, reps: number, warmup: number): Promise<void> {
-  const row: Row = { backend, ok: false };
-  try {
-    await initBackend(backend);
-  } catch (err) {
-    row.reason = (err as Error).message.replace(/^backend '[^']+' could not be loaded: /, '');
-    process.stdout.write(JSON.stringify(row));
-    return;
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// FLOP counts (trainStep.py has the same two functions; the run checks that they agree).
+
+interface GanShape {
+  zDim: number;
+  gWidth: number;
+  dWidth: number;
+  embedDim: number;
+  featureDim: number;
+  numClasses: number;
+  minibatchStd: boolean;
+  resolution: number;
+  channels: number;
+}
+
+/**
+ * Multiply–adds per image of each conv and dense layer of models/convGan.ts (a transposed conv's
+ * counted per input position), then: D update = D forward and backward (≈ 2× forward) on real and
+ * fake, plus G forward for the fakes; G update = G and D forward, D backward to its input only, G
+ * backward. For DCGAN-32 at batch 64 this is the reference 7.15 GFLOP.
+ */
+export function ganFlops(m: GanShape, batch: number): number {
+  const levels = Math.log2(m.resolution / 4);
+  const gc = Array.from({ length: levels }, (_, i) => m.gWidth * 2 ** (levels - 1 - i));
+  const dc = Array.from({ length: levels }, (_, i) => m.dWidth * 2 ** i);
+  const cond = m.embedDim * ((m.featureDim > 0 ? 1 : 0) + (m.numClasses > 0 ? 1 : 0));
+  let g = m.featureDim * m.embedDim + m.zDim * 16 * gc[0]! + 2 * cond * 16 * gc[0]!;
+  for (let i = 1; i < levels; i++) {
+    g += (4 * 2 ** (i - 1)) ** 2 * 16 * gc[i - 1]! * gc[i]! + 2 * cond * gc[i]!;
   }
-  const cfg = resolveConfig(
-    {
-      seed: 0,
-      data: { source: 'shapes', count: 2048, resolution: 32 },
-      model: { type: 'dcgan', zDim: 100, gWidth: 32, dWidth: 32 },
-      training: { batchSize: 64, gLr: 2e-4, dLr: 2e-4, beta1: 0.5 },
-    },
-    path.join(__dirname, 'bench.icgan.json'),
-  );
-  const session = new TrainingSession(cfg, createShapesDataset(cfg.data as never));
-  for (let i = 0; i < warmup; i++) session.trainStep();
+  g += (m.resolution / 2) ** 2 * 16 * gc[levels - 1]! * m.channels;
+  let d = 0;
+  let cin = m.channels;
+  dc.forEach((cout, i) => {
+    d += (m.resolution / 2 ** (i + 1)) ** 2 * 16 * cin * cout;
+    cin = cout;
+  });
+  const features = 16 * (cin + (m.minibatchStd ? 1 : 0));
+  d += features;
+  if (m.numClasses > 0) d += features;
+  if (m.featureDim > 0) d += m.featureDim * features + features;
+  return 2 * batch * (3 * 2 * d + g + g + d + d + 2 * g);
+}
+
+/**
+ * The contrastive step: convs, head and the views × views similarity product; backward ≈ 2×
+ * forward, except the first conv, whose input needs no gradient.
+ */
+export function ssFlops(s: SelfSupervisedSettings, channels: number, batch: number): number {
+  const views = 2 * batch;
+  let hw = s.inputSize;
+  let cin = channels;
+  const convs: number[] = [];
+  for (let b = 0; b < s.blocks; b++) {
+    const cout = b === s.blocks - 1 ? s.dim : s.width * 2 ** b;
+    hw /= 2;
+    convs.push(hw * hw * 16 * cin * cout);
+    cin = cout;
+  }
+  const head = s.dim * s.dim + s.dim * s.projectionDim;
+  const similarity = views * s.projectionDim;
+  const rest = convs.slice(1).reduce((a, b) => a + b, 0);
+  return 2 * views * (2 * convs[0]! + 3 * (rest + head + similarity));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child: one workload on one tfjs backend.
+
+function benchConfig(workload: Workload): TrainConfig {
+  if (workload === 'dcgan') {
+    return resolveConfig(
+      {
+        seed: 0,
+        data: { source: 'shapes', count: DATA_COUNT, resolution: 32 },
+        model: { type: 'dcgan', zDim: 100, gWidth: 32, dWidth: 32 },
+        training: { batchSize: 64, gLr: 2e-4, dLr: 2e-4, beta1: 0.5 },
+      },
+      path.join(__dirname, 'bench.icgan.json'),
+    );
+  }
+  // The example as the project resolves it, with a smaller (generated) data set.
+  const raw = JSON.parse(fs.readFileSync(ICGAN_EXAMPLE, 'utf8')) as { data: { count: number } };
+  raw.data.count = DATA_COUNT;
+  return resolveConfig(raw, ICGAN_EXAMPLE);
+}
+
+function shapesData(cfg: TrainConfig): ImageDataset {
+  return createShapesDataset(cfg.data as never);
+}
+
+/**
+ * A stand-in instance index of the right size: unit-norm random features of the extractor's
+ * dimension and fixed neighbourhoods. The step costs the same whatever the features are.
+ */
+function syntheticInstances(count: number, dim: number, k: number): InstanceIndex {
+  const neighbours = new Int32Array(count * k);
+  for (let i = 0; i < count; i++) {
+    for (let j = 0; j < k; j++) neighbours[i * k + j] = (i + 1 + j * 97) % count;
+  }
+  return {
+    count,
+    dim,
+    k,
+    features: l2Normalise(new Rng(7).normals(count * dim), count, dim),
+    neighbours,
+    kthDistance: new Float32Array(count),
+    representatives: new Int32Array(0),
+    labels: null,
+  };
+}
+
+function timeSteps(step: () => void, reps: number, warmup: number): number[] {
+  for (let i = 0; i < warmup; i++) step();
   const times: number[] = [];
   for (let i = 0; i < reps; i++) {
     const t0 = performance.now();
-    session.trainStep();
+    step();
     times.push(performance.now() - t0);
   }
-  times.sort((a, b) => a - b);
-  Object.assign(row, {
-    ok: true,
-    medianMs: times[Math.floor(times.length / 2)],
-    minMs: times[0],
-    reps,
-    params:
-      countParameters(session.model.generatorParams) +
-      countParameters(session.model.discriminatorParams),
-  });
-  process.stdout.write(JSON.stringify(row));
+  return times;
 }
 
-function main(): void {
+function ganChild(workload: 'dcgan' | 'icgan', reps: number, warmup: number): Partial<TfjsRow> {
+  const cfg = benchConfig(workload);
+  const data = shapesData(cfg);
+  let instances: InstanceIndex | null = null;
+  if (workload === 'icgan') {
+    const features = resolveFeatureSettings(cfg.instances.features as never);
+    if (features.kind !== 'selfsupervised') throw new Error('the IC-GAN example changed kind');
+    instances = syntheticInstances(data.count, features.dim, cfg.instances.k);
+  }
+  const session = new TrainingSession(cfg, data, instances);
+  const model = session.model;
+  if (!(model instanceof ConvGan)) throw new Error(`${workload}: not a ConvGan`);
+  const times = timeSteps(() => session.trainStep(), reps, warmup);
+  const m: ModelConfig = cfg.model;
+  const flops = ganFlops(
+    {
+      zDim: m.zDim,
+      gWidth: m.gWidth,
+      dWidth: m.dWidth,
+      embedDim: m.embedDim,
+      featureDim: model.featureDim,
+      numClasses: model.numClasses,
+      minibatchStd: model.minibatchStd,
+      resolution: model.image.resolution,
+      channels: model.image.channels,
+    },
+    cfg.training.batchSize,
+  );
+  const params: [number, number] = [
+    countParameters(model.generatorParams),
+    countParameters(model.discriminatorParams),
+  ];
+  session.dispose();
+  return { timesMs: times, flops, params, batch: cfg.training.batchSize };
+}
+
+// The contrastive step of contrastiveEncoder.ts. Its encode/project/buildParams are private to
+// that module, so they are restated here from the same exported pieces (encoderShapes, layers,
+// augmentBatch, ntXentLoss, Adam); the engine's own loop runs before it as a check of the
+// parameter counts and of the time per step (ssChild).
+
+function ssEncode(p: TensorMap, blocks: number, x: tf.Tensor4D, mode: BnMode): tf.Tensor2D {
+  return tf.tidy(() => {
+    let h = x;
+    for (let b = 0; b < blocks; b++) {
+      h = tf.relu(batchNorm(p, `b${b}.bn`, convDown(p, `b${b}.conv`, h, false), mode));
+    }
+    return tf.mean(h, [1, 2]) as tf.Tensor2D;
+  });
+}
+
+function ssProject(p: TensorMap, h: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() =>
+    dense(
+      p,
+      'head.fc2',
+      tf.relu(batchNorm(p, 'head.bn', dense(p, 'head.fc1', h, false), BATCH_STATS)),
+    ),
+  );
+}
+
+function ssParams(s: SelfSupervisedSettings, channels: number): [VariableMap, VariableMap] {
+  const rng = new Rng(s.seed);
+  const he = (fanIn: number) => ({ kind: 'normal' as const, std: Math.sqrt(2 / fanIn) });
+  const enc = new ParamBuilder(rng, 'benchEnc');
+  for (const [name, shape] of encoderShapes(s, channels)) {
+    if (name.endsWith('.w')) enc.add(name, [...shape], he(shape[0]! * shape[1]! * shape[2]!));
+    else enc.add(name, [...shape], { kind: name.endsWith('gamma') ? 'ones' : 'zeros' });
+  }
+  const head = new ParamBuilder(rng, 'benchHead');
+  head.add('head.fc1.w', [s.dim, s.dim], he(s.dim));
+  head.add('head.bn.gamma', [s.dim], { kind: 'ones' });
+  head.add('head.bn.beta', [s.dim], { kind: 'zeros' });
+  head.add('head.fc2.w', [s.dim, s.projectionDim], he(s.dim));
+  head.add('head.fc2.b', [s.projectionDim], { kind: 'zeros' });
+  return [enc.vars, head.vars];
+}
+
+async function ssChild(reps: number, warmup: number): Promise<Partial<TfjsRow>> {
+  const cfg = benchConfig('icgan');
+  const data = shapesData(cfg);
+  const s = resolveFeatureSettings(cfg.instances.features as never);
+  if (s.kind !== 'selfsupervised') throw new Error('the IC-GAN example changed kind');
+  const batch = Math.min(s.batchSize, data.count);
+  const [encoder, head] = ssParams(s, data.channels);
+  const all: VariableMap = new Map([...encoder, ...head]);
+  const vars = [...all.values()];
+  const opt = new Adam(all, { learningRate: s.learningRate, beta1: 0.9, beta2: 0.999 });
+  const rng = new Rng(s.seed + 1);
+  const step = (): void => {
+    const x = gatherBatch(data, rng.ints(batch, data.count));
+    const views = tf.tidy(() => {
+      const small = toEncoderInput(x, s.inputSize);
+      return tf.concat([augmentBatch(small, rng, s.augment), augmentBatch(small, rng, s.augment)]);
+    });
+    const { value, grads } = tf.variableGrads(
+      () => ntXentLoss(ssProject(all, ssEncode(all, s.blocks, views, BATCH_STATS)), s.temperature),
+      vars,
+    );
+    opt.apply(gradientsByName(all, grads));
+    value.dataSync();
+    tf.dispose([x, views, value, ...Object.values(grads)]);
+  };
+  // First the engine's own loop for --reps steps: its log gives the parameter counts and the
+  // mean time per step (first step included, standing statistics excluded). Run first, it also
+  // warms the process: this small step gets ~15 % faster over its first dozen steps (wasm).
+  const lines: string[] = [];
+  const extractor = await trainContrastiveEncoder(data, { ...s, steps: reps }, (l) =>
+    lines.push(l),
+  );
+  extractor.dispose();
+
+  const times = timeSteps(step, reps, warmup);
+  const params: [number, number] = [countParameters(encoder), countParameters(head)];
+  opt.dispose();
+  tf.dispose(vars);
+  const counts = /contrastive encoder, (\d+) parameters \(\+(\d+) in the projection head\)/.exec(
+    lines.join('\n'),
+  );
+  const perStep = /\((\d+(?:\.\d+)?) ms\/step\)/.exec(lines[lines.length - 1] ?? '');
+  return {
+    timesMs: times,
+    flops: ssFlops(s, data.channels, batch),
+    params,
+    batch,
+    ...(counts && perStep
+      ? {
+          engineLoop: {
+            meanMs: Number(perStep[1]),
+            params: [Number(counts[1]), Number(counts[2])] as [number, number],
+          },
+        }
+      : {}),
+  };
+}
+
+async function child(backend: Backend, workload: Workload, reps: number, warmup: number) {
+  const row: TfjsRow = { backend, workload, ok: false };
+  try {
+    row.threads = (await initBackend(backend)).threads;
+  } catch (err) {
+    row.reason = (err as Error).message.replace(/^backend '[^']+' could not be loaded: /, '');
+    process.stdout.write(`\n${ROW_MARK}${JSON.stringify(row)}\n`);
+    return;
+  }
+  const result = workload === 'ss' ? await ssChild(reps, warmup) : ganChild(workload, reps, warmup);
+  const times = result.timesMs ?? [];
+  Object.assign(row, result, { ok: true, medianMs: median(times), minMs: Math.min(...times) });
+  process.stdout.write(`\n${ROW_MARK}${JSON.stringify(row)}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parent.
+
+function runTfjs(backend: Backend, workload: Workload, reps: number, warmup: number): TfjsRow {
+  const out = execFileSync(
+    process.execPath,
+    [
+      ...process.execArgv,
+      __filename,
+      ...['--child', backend, '--workload', workload],
+      ...['--reps', String(reps), '--warmup', String(warmup)],
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 },
+  );
+  const line = out
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith(ROW_MARK));
+  if (!line) throw new Error(`${backend}/${workload}: the child printed no result`);
+  return JSON.parse(line.slice(ROW_MARK.length)) as TfjsRow;
+}
+
+function runTorch(
+  peer: TorchPeer,
+  coretype: string,
+  workloads: Workload[],
+  args: { reps: number; warmup: number; threads: number },
+): TorchReport {
+  const script = path.join(__dirname, 'trainStep.py');
+  const r = spawnSync(
+    peer.python,
+    [
+      '-s',
+      script,
+      '--json',
+      ...['--workloads', workloads.join(','), '--threads', String(args.threads)],
+      ...['--reps', String(args.reps), '--warmup', String(args.warmup)],
+    ],
+    {
+      env: peerChildEnv(peer.env, coretype),
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  if (r.status !== 0) throw new Error(`PyTorch (${coretype}) exited with ${r.status ?? r.signal}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as TorchReport;
+}
+
+function loadAvg(): string {
+  return os
+    .loadavg()
+    .map((v) => v.toFixed(2))
+    .join(', ');
+}
+
+function engineName(backend: Backend): string {
+  return backend.startsWith('tfjs-') ? backend : `tfjs ${backend}`;
+}
+
+function fmtMs(ms: number): string {
+  return ms >= 100 ? ms.toFixed(0) : ms.toFixed(1);
+}
+
+function fmtInt(n: number): string {
+  return n.toLocaleString('en');
+}
+
+async function main(): Promise<number> {
   const reps = Number(flag('reps', '10'));
   const warmup = Number(flag('warmup', '2'));
-  const wanted = flag('backends', BACKENDS.join(',')).split(',') as Backend[];
-  const flops = referenceFlopsPerStep(64);
-  const rows: Row[] = [];
-  for (const backend of wanted) {
-    process.stderr.write(`measuring ${backend}…\n`);
-    const out = execFileSync(
-      process.execPath,
-      [
-        ...process.execArgv,
-        __filename,
-        '--child',
-        backend,
-        '--reps',
-        String(reps),
-        '--warmup',
-        String(warmup),
-      ],
-      {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    rows.push(JSON.parse(out) as Row);
+  const threads = Number(flag('threads', '2'));
+  if (![reps, threads].every((n) => Number.isInteger(n) && n >= 1) || !(warmup >= 0)) {
+    throw new PeerError('--reps and --threads take integers ≥ 1, --warmup one ≥ 0');
   }
-  const fastest = Math.min(...rows.filter((r) => r.ok).map((r) => r.medianMs as number));
-  console.log(
-    `DCGAN-32 training step, batch 64, ${(flops / 1e9).toFixed(2)} GFLOP/step; median of ${reps} after ${warmup} warm-up steps`,
+  const backends = list('backends', BACKENDS, BACKENDS.join(','));
+  const workloads = list('workloads', WORKLOADS, WORKLOADS.join(','));
+  const useTorch = !process.argv.includes('--no-torch');
+  const coretypes = usableCoretypes(
+    flag('coretypes', 'env,SkylakeX')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    log,
   );
-  console.log('');
-  console.log('| backend | ms/step (median) | min | GFLOP/s | × fastest |');
-  console.log('|---|---|---|---|---|');
-  for (const r of rows) {
-    if (!r.ok) {
-      console.log(`| ${r.backend} | not available: ${r.reason} | | | |`);
-      continue;
+  const loadStart = loadAvg();
+  if (os.loadavg()[0]! > 0.5) {
+    log(`warning: load average ${loadStart}: the CPU is busy, timings will be noisy`);
+  }
+  const started = performance.now();
+
+  const tfjs: TfjsRow[] = [];
+  const unavailable = new Map<Backend, string>();
+  for (const workload of workloads) {
+    for (const backend of backends) {
+      const skip = unavailable.get(backend);
+      if (skip !== undefined) {
+        tfjs.push({ backend, workload, ok: false, reason: skip });
+        continue;
+      }
+      log(`measuring ${TITLES[workload]} on ${engineName(backend)}… (load ${loadAvg()})`);
+      const row = runTfjs(backend, workload, reps, warmup);
+      if (!row.ok) unavailable.set(backend, row.reason ?? '?');
+      tfjs.push(row);
     }
-    const ms = r.medianMs as number;
+  }
+
+  const peer = useTorch ? ensureTorchPeer(log) : undefined;
+  const torch: TorchRun[] = [];
+  for (const coretype of peer ? coretypes : []) {
+    log(`measuring PyTorch (OpenBLAS ${coretype})… (load ${loadAvg()})`);
+    torch.push({
+      coretype,
+      report: runTorch(peer!, coretype, workloads, { reps, warmup, threads }),
+    });
+  }
+
+  console.log(
+    `Training steps, median of ${reps} after ${warmup} warm-up steps; load average at start ` +
+      `${loadStart}, at end ${loadAvg()}; ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}; ` +
+      `total ${((performance.now() - started) / 60000).toFixed(1)} min`,
+  );
+  if (peer) {
     console.log(
-      `| ${r.backend} | ${ms.toFixed(0)} | ${(r.minMs as number).toFixed(0)} | ${(flops / (ms / 1000) / 1e9).toFixed(2)} | ${(ms / fastest).toFixed(2)} |`,
+      `PyTorch ${peer.torchVersion} (Debian python3-torch, numpy ${peer.numpyVersion}), ` +
+        `${torch[0]?.report.threads ?? threads} threads, OMP_WAIT_POLICY=PASSIVE`,
+    );
+    console.log(`PyTorch peer: ${describeInstall(peer.install)}`);
+  }
+  let ok = true;
+  console.log('');
+  console.log('| workload | engine | ms/step (median) | min | GFLOP/s | × PyTorch (best) |');
+  console.log('|---|---|---|---|---|---|');
+  for (const workload of workloads) {
+    const rows = tfjs.filter((r) => r.workload === workload && r.ok);
+    const torchRows = torch.map((t) => ({
+      label: `PyTorch (${coreLabel(t.coretype, t.report.corename)})`,
+      r: t.report.results.find((x) => x.workload === workload)!,
+    }));
+    const best = Math.min(...torchRows.map((t) => t.r.medianMs));
+    const flops = rows.find((r) => r.ok)?.flops ?? torchRows[0]?.r.flops ?? NaN;
+    const batch = rows.find((r) => r.ok)?.batch;
+    let title = `${TITLES[workload]} (${(flops / 1e9).toFixed(2)} GFLOP/step`;
+    title += batch ? `, batch ${batch})` : ')';
+    const line = (label: string, ms: number, min: number): void => {
+      const ratio = Number.isFinite(best) ? (ms / best).toFixed(2) : '–';
+      console.log(
+        `| ${title} | ${label} | ${fmtMs(ms)} | ${fmtMs(min)} | ` +
+          `${(flops / (ms / 1000) / 1e9).toFixed(2)} | ${ratio} |`,
+      );
+      title = '';
+    };
+    for (const r of rows) {
+      const label = `${engineName(r.backend)}${r.backend === 'wasm' ? `, ${r.threads} thread(s)` : ''}`;
+      line(label, r.medianMs!, r.minMs!);
+    }
+    for (const t of torchRows) line(t.label, t.r.medianMs, t.r.minMs);
+    for (const t of torchRows) {
+      if (Math.abs(t.r.flops - flops) > 1e-6 * flops) {
+        log(`warning: ${workload}: trainStep.py counts ${t.r.flops} FLOP, this file ${flops}`);
+      }
+    }
+  }
+
+  for (const [backend, reason] of unavailable) {
+    console.log(`\n${engineName(backend)}: not available here: ${reason}`);
+  }
+  console.log('');
+  console.log('Parameter counts ([G, D] or [encoder, projection head]):');
+  console.log('');
+  console.log('| workload | tfjs | PyTorch | engine loop (ss) | equal |');
+  console.log('|---|---|---|---|---|');
+  for (const workload of workloads) {
+    const t = tfjs.find((r) => r.workload === workload && r.ok)?.params;
+    const p = torch[0]?.report.results.find((x) => x.workload === workload)?.params;
+    const e = tfjs.find((r) => r.workload === workload && r.ok)?.engineLoop?.params;
+    const fmt = (v?: [number, number]): string =>
+      v ? `${fmtInt(v[0] + v[1])} (${fmtInt(v[0])} + ${fmtInt(v[1])})` : '–';
+    const same = (a?: [number, number], b?: [number, number]): boolean =>
+      !a || !b || (a[0] === b[0] && a[1] === b[1]);
+    const equal = same(t, p) && same(t, e) && (workload !== 'ss' || !t || e !== undefined);
+    if (!equal) ok = false;
+    console.log(
+      `| ${TITLES[workload]} | ${fmt(t)} | ${fmt(p)} | ${workload === 'ss' ? fmt(e) : ''} | ` +
+        `${equal ? 'yes' : 'NO'} |`,
     );
   }
-  const params = rows.find((r) => r.ok)?.params;
-  if (params !== undefined) console.log(`\nparameters: ${params.toLocaleString('en')}`);
+  const loops = tfjs.filter((r) => r.engineLoop);
+  if (loops.length > 0) {
+    console.log('');
+    console.log(
+      'SS encoder check, the engine’s own trainContrastiveEncoder over the same number of steps, ' +
+        'run before (mean ms/step, first step included): ' +
+        loops
+          .map(
+            (r) =>
+              `${r.backend} ${fmtMs(r.engineLoop!.meanMs)} (this benchmark's median ${fmtMs(r.medianMs!)})`,
+          )
+          .join('; '),
+    );
+  }
+  if (process.argv.includes('--json')) {
+    const file = flag('json', 'train-step-bench.json');
+    fs.writeFileSync(file, JSON.stringify({ reps, warmup, loadStart, tfjs, torch }, null, 2));
+    console.log(`\nraw figures: ${file}`);
+  }
+  return ok ? 0 : 1;
 }
 
 if (process.argv.includes('--child')) {
   void child(
-    process.argv[process.argv.indexOf('--child') + 1] as Backend,
+    flag('child', 'wasm') as Backend,
+    flag('workload', 'dcgan') as Workload,
     Number(flag('reps', '10')),
     Number(flag('warmup', '2')),
   );
 } else {
-  main();
+  main().then(
+    (code) => {
+      if (code !== 0) log('FAILED: the tfjs and PyTorch models differ in size (table above)');
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      log(err instanceof PeerError ? `error: ${err.message}` : String((err as Error).stack ?? err));
+      process.exitCode = 2;
+    },
+  );
 }

@@ -28,9 +28,13 @@ describe('instance index', () => {
     return l2Normalise(x, n, d);
   }
 
-  it('finds neighbourhoods inside each cluster and one representative per cluster', () => {
+  it('finds neighbourhoods inside each cluster and one representative per cluster', async () => {
     const n = 60;
-    const index = buildInstanceIndex(clustered(n, 8), n, 8, { k: 5, representatives: 3, seed: 1 });
+    const index = await buildInstanceIndex(clustered(n, 8), n, 8, {
+      k: 5,
+      representatives: 3,
+      seed: 1,
+    });
     for (let i = 0; i < n; i++) {
       const row = [...index.neighbours.subarray(i * 5, i * 5 + 5)];
       assert.ok(!row.includes(i), `instance ${i} is its own neighbour`);
@@ -46,7 +50,7 @@ describe('instance index', () => {
   it('round-trips through its file and rejects a tampered one', async () => {
     const { dir, cleanup } = makeTempDir('index');
     try {
-      const index = buildInstanceIndex(clustered(30, 8), 30, 8, {
+      const { engine: _engine, ...index } = await buildInstanceIndex(clustered(30, 8), 30, 8, {
         k: 4,
         representatives: 3,
         seed: 2,

@@ -14,7 +14,15 @@ import type { BackendAttempt, BackendInfo, BackendName } from '../../protocol/ru
 import { UserError } from '../errors';
 import { registerCpuConvKernels } from './cpuConvKernels';
 import { registerWasmConvKernels } from './wasmConvKernels';
+import { registerWasmMatMulKernel } from './wasmMatMulKernel';
+import { registerWasmTileKernel } from './wasmTileKernel';
 import { findWasmPathPrefix } from './wasmPaths';
+import {
+  discardWasmBackend,
+  wantedWasmThreads,
+  wasmBackendInitialized,
+  withThreadedWasm,
+} from './wasmThreads';
 
 export type { BackendAttempt, BackendName } from '../../protocol/runnerEvents';
 
@@ -47,7 +55,7 @@ export async function initBackend(requested: BackendName | 'auto'): Promise<Back
   for (const name of candidates) {
     const started = performance.now();
     try {
-      const tfBackend = await loadBackend(name);
+      const tfBackend = await loadBackend(name, attempts);
       attempts.push({ name, ok: true, ms: elapsed(started) });
       return { name, tfBackend, attempts, ...(await capabilities(name)) };
     } catch (err) {
@@ -66,8 +74,11 @@ function checkName(name: string): BackendName {
   throw new UserError(`unknown backend '${name}' (expected auto, ${BACKEND_ORDER.join(', ')})`);
 }
 
-/** Loads and activates one backend; returns its tfjs name or throws why it can't. */
-async function loadBackend(name: BackendName): Promise<string> {
+/**
+ * Loads and activates one backend; returns its tfjs name or throws why it can't. A variant that
+ * failed before a fallback of the same backend worked is added to `attempts`.
+ */
+async function loadBackend(name: BackendName, attempts: BackendAttempt[]): Promise<string> {
   switch (name) {
     case 'tfjs-node-gpu':
     case 'tfjs-node':
@@ -76,11 +87,37 @@ async function loadBackend(name: BackendName): Promise<string> {
     case 'wasm':
       setWasmPaths(findWasmPathPrefix());
       registerWasmConvKernels();
-      return activate('wasm');
+      registerWasmMatMulKernel();
+      registerWasmTileKernel();
+      return activateWasm(attempts);
     case 'cpu':
       registerCpuConvKernels();
       return activate('cpu');
   }
+}
+
+/**
+ * The threaded-SIMD build when more than one thread is wanted (see wasmThreads.ts), else, or if
+ * that fails, the single-threaded SIMD build. The first init in a process fixes the build.
+ */
+async function activateWasm(attempts: BackendAttempt[]): Promise<string> {
+  if (wasmBackendInitialized()) return activate('wasm');
+  const started = performance.now();
+  let threads = 1;
+  try {
+    threads = wantedWasmThreads();
+    if (threads > 1) return await withThreadedWasm(threads, () => activate('wasm'));
+  } catch (err) {
+    discardWasmBackend();
+    const what = threads > 1 ? `${threads} threads` : 'threads';
+    attempts.push({
+      name: 'wasm',
+      ok: false,
+      reason: `${what}: ${firstLine(err)} (using the single-threaded build)`,
+      ms: elapsed(started),
+    });
+  }
+  return activate('wasm');
 }
 
 async function activate(tfBackend: string): Promise<string> {

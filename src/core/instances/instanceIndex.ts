@@ -6,7 +6,7 @@ import {
   encodeCheckpoint,
 } from '../checkpoint/checkpointFile';
 import { UserError } from '../errors';
-import { exactCosineKnn } from '../neighbours/cosineKnn';
+import { cosineKnn } from '../neighbours/nativeKnn';
 import { sphericalKmeans } from '../neighbours/kmeans';
 
 /**
@@ -34,14 +34,15 @@ export interface IndexSettings {
   seed: number;
 }
 
-export function buildInstanceIndex(
+/** Neighbourhoods and representatives; the search runs on ONNX Runtime when it is installed. */
+export async function buildInstanceIndex(
   features: Float32Array,
   count: number,
   dim: number,
   s: IndexSettings,
   labels: Int32Array | null = null,
-): InstanceIndex {
-  const knn = exactCosineKnn(features, count, dim, s.k);
+): Promise<InstanceIndex & { engine: string }> {
+  const knn = await cosineKnn(features, count, dim, s.k);
   const clusters = Math.min(s.representatives, count);
   const { representatives } = sphericalKmeans(features, count, dim, clusters, s.seed);
   return {
@@ -53,6 +54,7 @@ export function buildInstanceIndex(
     kthDistance: knn.kthDistance,
     representatives,
     labels,
+    engine: knn.engine,
   };
 }
 

@@ -49,7 +49,7 @@ export async function computeInstances(
   const settings = resolveFeatureSettings(config.instances.features as FeatureSettingsInput);
   const features = await computeOrLoadFeatures(data, settings, featureCacheDir(config), log);
   const started = performance.now();
-  const index = buildInstanceIndex(
+  const { engine, ...index } = await buildInstanceIndex(
     features.features,
     data.count,
     features.dim,
@@ -61,7 +61,7 @@ export async function computeInstances(
     data.labels ?? null,
   );
   log(
-    `instances: ${data.count} neighbourhoods of k = ${k} and ${index.representatives.length} representatives in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    `instances: ${data.count} neighbourhoods of k = ${k} (exact cosine search on ${engine}) and ${index.representatives.length} representatives in ${((performance.now() - started) / 1000).toFixed(1)} s`,
   );
   return { index, extractor: features.extractor };
 }
