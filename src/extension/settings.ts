@@ -12,6 +12,13 @@ export interface StudioSettings {
   stopTimeoutSeconds: number;
   /** Let configs read data and write runs outside the workspace folders. */
   allowPathsOutsideWorkspace: boolean;
+  /** Threads of the WASM backend; 0 = one per core. */
+  wasmThreads: number;
+}
+
+/** The runner's environment for these settings (the engine reads ICGAN_WASM_THREADS). */
+export function runnerEnv(s: StudioSettings): NodeJS.ProcessEnv {
+  return s.wasmThreads > 0 ? { ICGAN_WASM_THREADS: String(s.wasmThreads) } : {};
 }
 
 export function readSettings(scope?: vscode.Uri): StudioSettings {
@@ -22,5 +29,6 @@ export function readSettings(scope?: vscode.Uri): StudioSettings {
     nodePath: c.get<string>('nodePath', '').trim(),
     stopTimeoutSeconds: c.get<number>('stopTimeoutSeconds', 60),
     allowPathsOutsideWorkspace: c.get<boolean>('allowPathsOutsideWorkspace', false),
+    wasmThreads: Math.max(0, Math.floor(c.get<number>('wasmThreads', 0))),
   };
 }

@@ -9,7 +9,7 @@ import { ConfigHoverProvider } from './configHover';
 import { findFieldOffset } from './configText';
 import { DASHBOARD_VIEW_TYPE, DashboardPanel, type DashboardHost } from './dashboardPanel';
 import { runToResult } from './runnerProcess';
-import { readSettings } from './settings';
+import { readSettings, runnerEnv } from './settings';
 import { TrainingStatusBar } from './statusBar';
 import { CONFIG_GLOB, workspaceConfigs } from './targets';
 import { describeExit, Training } from './training';
@@ -115,6 +115,7 @@ export class Studio implements vscode.Disposable, DashboardHost {
       settings.nodePath,
       this.log,
       settings.stopTimeoutSeconds * 1000,
+      runnerEnv(settings),
     );
     this.trainings.set(configPath, training);
     this.updateStatusBar();
@@ -366,8 +367,9 @@ export class Studio implements vscode.Disposable, DashboardHost {
     return out.sort((a, b) => b.run.info.updatedAt.localeCompare(a.run.info.updatedAt));
   }
 
-  private runnerOptions(): { runnerPath: string; nodePath: string } {
-    return { runnerPath: this.runnerPath, nodePath: readSettings().nodePath };
+  private runnerOptions(): { runnerPath: string; nodePath: string; env: NodeJS.ProcessEnv } {
+    const settings = readSettings();
+    return { runnerPath: this.runnerPath, nodePath: settings.nodePath, env: runnerEnv(settings) };
   }
 
   private generatedView(

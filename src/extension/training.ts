@@ -24,11 +24,13 @@ export class Training implements vscode.Disposable {
     nodePath: string,
     private readonly log: vscode.LogOutputChannel,
     private readonly stopTimeoutMs: number,
+    env: NodeJS.ProcessEnv = {},
   ) {
     this.configPath = configPath;
     this.runner = new RunnerProcess(command, {
       runnerPath,
       nodePath,
+      env,
       cwd: path.dirname(configPath),
       onEvent: (e) => this.handle(e),
       onOutput: (line) => this.log.info(`[runner ${this.runner.pid ?? '?'}] ${line}`),
