@@ -118,6 +118,10 @@ function resolveData(
     case 'folder':
       data.path = path.resolve(baseDir, String(data.path));
       checkPath(issues, 'data.path', data.path as string, 'directory');
+      if (typeof data.sidecar === 'string') {
+        data.sidecar = path.resolve(baseDir, data.sidecar);
+        checkPath(issues, 'data.sidecar', data.sidecar as string, 'file');
+      }
       break;
     case 'idx':
       data.images = path.resolve(baseDir, String(data.images));

@@ -39,7 +39,9 @@ export function isInside(p: string, roots: readonly string[]): boolean {
 export function pathsOutside(config: TrainConfig, roots: readonly string[]): ConfigIssue[] {
   const fields: [string, string | null][] = [['runsDir', config.runsDir]];
   const data = config.data;
-  if (data.source === 'folder') fields.push(['data.path', data.path]);
+  if (data.source === 'folder') {
+    fields.push(['data.path', data.path], ['data.sidecar', data.sidecar ?? null]);
+  }
   if (data.source === 'idx') {
     fields.push(['data.images', data.images], ['data.labels', data.labels]);
   }

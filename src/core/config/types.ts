@@ -25,6 +25,8 @@ export interface FolderDataConfig {
   fit: 'cover' | 'contain' | 'fill';
   /** Use at most this many images (after sorting by path); 0 = all. */
   limit: number;
+  /** Absolute path of a sidecar of per-image tags/vectors, when given. */
+  sidecar?: string;
 }
 
 export interface IdxDataConfig {

@@ -1,3 +1,5 @@
+import type { ImageConditions } from './sidecar';
+
 /** A file that a data source could not use, with the reason, reported to the user. */
 export interface SkippedFile {
   file: string;
@@ -23,4 +25,6 @@ export interface ImageDataset {
   readonly classNames?: readonly string[];
   /** Files that were skipped (corrupt, unsupported), so the user can see what was left out. */
   readonly skipped: readonly SkippedFile[];
+  /** Per-image tags and vectors (a folder's sidecar; the shapes' attributes). */
+  readonly conditions?: ImageConditions;
 }

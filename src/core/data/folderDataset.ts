@@ -10,6 +10,7 @@ import {
   ImageDecodeError,
 } from '../image/imageFile';
 import type { ImageDataset, SkippedFile } from './dataset';
+import { conditionsFor, parseSidecar, type ImageConditions } from './sidecar';
 
 /** Files decoded at once: enough to overlap I/O with libvips' own threads, bounded in memory. */
 const DECODE_CONCURRENCY = 4;
@@ -58,10 +59,49 @@ export async function loadFolderDataset(
     );
   }
 
-  const dataset = assemble(cfg, listing.classFolders, decoded.images, skipped);
+  let dataset = assemble(cfg, listing.classFolders, decoded.images, skipped);
   log(dataset.description);
   logSkipped(cfg.path, skipped, log);
+  if (cfg.sidecar) {
+    dataset = { ...dataset, conditions: await readConditions(cfg, decoded.images, log) };
+  }
   return dataset;
+}
+
+/** The sidecar's tags/vectors lined up with the decoded images; gaps are reported, not fatal. */
+async function readConditions(
+  cfg: FolderDataConfig,
+  images: readonly DecodedImage[],
+  log: (line: string) => void,
+): Promise<ImageConditions> {
+  const file = cfg.sidecar ?? '';
+  const text = await fs.readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new UserError(`${file}: cannot read the sidecar (${err.code ?? err.message})`);
+  });
+  const conditions = conditionsFor(
+    parseSidecar(file, text),
+    images.map((image) => path.relative(cfg.path, image.file)),
+  );
+  const parts = [`${conditions.tagNames.length} tags`];
+  if (conditions.vectorDim > 0) parts.push(`vectors of ${conditions.vectorDim}`);
+  log(
+    `sidecar ${file}: ${parts.join(', ')} for ${images.length - conditions.missing.length} of ${images.length} images`,
+  );
+  if (conditions.missing.length > 0) {
+    log(
+      `warning: ${conditions.missing.length} images have no sidecar entry (no tags, zero vector): ` +
+        conditions.missing.slice(0, 5).join(', ') +
+        (conditions.missing.length > 5 ? ', …' : ''),
+    );
+  }
+  if (conditions.unmatched.length > 0) {
+    log(
+      `warning: ${conditions.unmatched.length} sidecar entries match no loaded image: ` +
+        conditions.unmatched.slice(0, 5).join(', ') +
+        (conditions.unmatched.length > 5 ? ', …' : ''),
+    );
+  }
+  return conditions;
 }
 
 async function listFolder(root: string): Promise<Listing> {
@@ -161,6 +201,7 @@ async function entryKind(entry: Dirent, full: string): Promise<string> {
 interface DecodedImage {
   classIndex: number;
   pixels: Uint8Array;
+  file: string;
 }
 
 interface DecodeResult {
@@ -214,7 +255,7 @@ async function decodeCandidate(
 ): Promise<DecodedImage | SkippedFile> {
   try {
     const pixels = await decodeImageBytes(candidate.file, cfg.resolution, cfg.channels, cfg.fit);
-    return { classIndex: candidate.classIndex, pixels };
+    return { classIndex: candidate.classIndex, pixels, file: candidate.file };
   } catch (err) {
     if (err instanceof ImageDecodeError) return { file: err.file, reason: err.reason };
     throw err;

@@ -1,3 +1,4 @@
+import type { ImageConditions } from './sidecar';
 import type { ShapesDataConfig } from '../config/types';
 import { UserError } from '../errors';
 import type { ImageDataset } from './dataset';
@@ -78,8 +79,10 @@ export interface ShapesDatasetWithAttributes {
   attributeNames: ShapeAttributeNames;
 }
 
+/** The shapes, with their attributes as tag conditions. */
 export function createShapesDataset(cfg: ShapesDataConfig): ImageDataset {
-  return createShapesDatasetWithAttributes(cfg).dataset;
+  const withAttributes = createShapesDatasetWithAttributes(cfg);
+  return { ...withAttributes.dataset, conditions: shapesTagConditions(withAttributes) };
 }
 
 export function createShapesDatasetWithAttributes(
@@ -440,4 +443,27 @@ function paint(
 /** Shape over background by coverage, mapped from 0..1 to the models' -1..1. */
 function blend(back: number, front: number, alpha: number): number {
   return (back + (front - back) * alpha) * 2 - 1;
+}
+
+/**
+ * The shapes' attributes as tags — its shape, colour, size and position bucket — so tag
+ * conditioning runs offline on data whose true attributes are known. The names are distinct
+ * across the four groups, so a tag names its attribute.
+ */
+export function shapesTagConditions(data: ShapesDatasetWithAttributes): ImageConditions {
+  const names = data.attributeNames;
+  const tagNames = [...names.shape, ...names.colour, ...names.size, ...names.position].sort();
+  const column = new Map(tagNames.map((t, i) => [t, i]));
+  const tags = new Uint8Array(data.attributes.length * tagNames.length);
+  data.attributes.forEach((a, i) => {
+    for (const name of [
+      names.shape[a.shape],
+      names.colour[a.colour],
+      names.size[a.size],
+      names.position[a.position],
+    ]) {
+      tags[i * tagNames.length + (column.get(name ?? '') ?? 0)] = 1;
+    }
+  });
+  return { tagNames, tags, vectorDim: 0, vectors: new Float32Array(0), missing: [], unmatched: [] };
 }
