@@ -39,6 +39,7 @@ import { cosineKnn } from '../src/core/neighbours/nativeKnn';
 import { Rng } from '../src/core/random/rng';
 import { ensureFaissPeer, PeerError, type FaissPeer } from './peers/faissPeer';
 import { coreLabel as openblasCoreLabel, peerChildEnv, usableCoretypes } from './peers/openblas';
+import { flag, loadAvg, log, median } from './harness';
 
 interface Args {
   reps: number;
@@ -101,11 +102,6 @@ const MIN_IDENTICAL = 0.999;
  */
 const TIE_TOLERANCE = 1e-5;
 
-function flag(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
-}
-
 function intList(name: string, fallback: string): number[] {
   const values = flag(name, fallback)
     .split(',')
@@ -147,23 +143,6 @@ function parseArgs(): Args {
 function makeFeatures(n: number, d: number, seed: number): Float32Array {
   const rng = new Rng(seed * 7919 + d);
   return l2Normalise(rng.normals(n * d), n, d);
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-function log(line: string): void {
-  process.stderr.write(`${line}\n`);
-}
-
-function loadAvg(): string {
-  return os
-    .loadavg()
-    .map((v) => v.toFixed(2))
-    .join(', ');
 }
 
 /** The engine's search as the trainer runs it: ONNX Runtime when installed (or --engine). */

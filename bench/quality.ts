@@ -14,15 +14,11 @@ import { initBackend } from '../src/core/backend/backendChain';
 import { resolveConfig } from '../src/core/config/loadConfig';
 import { evaluateRun, type EvalResult } from '../src/core/metrics/evaluateRun';
 import { trainNew } from '../src/core/train/trainJob';
+import { flag } from './harness';
 
 const MODELS = ['dcgan', 'cgan', 'icgan', 'icgan-class'] as const;
 
 const FASHION = '/usr/share/datasets/fashion-mnist';
-
-function flag(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
-}
 
 function dataFor(name: string): Record<string, unknown> {
   if (name === 'shapes') return { source: 'shapes', count: 10000, resolution: 32 };

@@ -30,6 +30,7 @@ import { Rng } from '../src/core/random/rng';
 import { generateImages, gridColumns, gridConditions } from '../src/core/sampling/generateImages';
 import { loadGenerator, type LoadedGenerator } from '../src/core/sampling/loadGenerator';
 import { sampleRun } from '../src/core/sampling/sampleRun';
+import { flag, loadAvg, log, median } from './harness';
 
 const ROOT = path.resolve(__dirname, '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -38,25 +39,10 @@ const COLD_TARGET_MS = 2000;
 
 class BenchError extends Error {}
 
-function flag(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
-}
-
 function int(name: string, fallback: number, min: number): number {
   const v = Number(flag(name, String(fallback)));
   if (!Number.isInteger(v) || v < min) throw new BenchError(`--${name} takes an integer ≥ ${min}`);
   return v;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-function log(line: string): void {
-  process.stderr.write(`${line}\n`);
 }
 
 /** Trains a short run of `config` into `runsDir` with the built CLI; returns the run folder. */
@@ -178,10 +164,7 @@ async function main(): Promise<void> {
     console.log(
       `Sampling a ${side}×${Math.ceil(count / side)} grid (${count} images) from ${run}\n` +
         `model ${meta.model.type}, backend ${info.name} (${info.threads} thread(s), SIMD ${info.simd}); ` +
-        `median of ${reps} after ${warmup} warm-up; load average ${os
-          .loadavg()
-          .map((v) => v.toFixed(2))
-          .join(', ')}`,
+        `median of ${reps} after ${warmup} warm-up; load average ${loadAvg()}`,
     );
     console.log('');
     console.log('| what | ms (median) | min–max | target | met |');

@@ -62,6 +62,7 @@ import { Adam } from '../src/core/train/adam';
 import { TrainingSession } from '../src/core/train/trainingSession';
 import { coreLabel, peerChildEnv, usableCoretypes } from './peers/openblas';
 import { describeInstall, ensureTorchPeer, PeerError, type TorchPeer } from './peers/torchPeer';
+import { flag, loadAvg, log, median } from './harness';
 
 const BACKENDS = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const;
 type Backend = (typeof BACKENDS)[number];
@@ -121,11 +122,6 @@ interface TorchRun {
 /** The marker before a child's JSON line, so stray output on stdout can't be mistaken for it. */
 const ROW_MARK = '@@row ';
 
-function flag(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
-}
-
 function list<T extends string>(name: string, allowed: readonly T[], fallback: string): T[] {
   const values = flag(name, fallback)
     .split(',')
@@ -136,16 +132,6 @@ function list<T extends string>(name: string, allowed: readonly T[], fallback: s
     throw new PeerError(`--${name}: expected some of ${allowed.join(', ')}, got ${bad.join(', ')}`);
   }
   return values as T[];
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-function log(line: string): void {
-  process.stderr.write(`${line}\n`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -467,13 +453,6 @@ function runTorch(
   );
   if (r.status !== 0) throw new Error(`PyTorch (${coretype}) exited with ${r.status ?? r.signal}`);
   return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as TorchReport;
-}
-
-function loadAvg(): string {
-  return os
-    .loadavg()
-    .map((v) => v.toFixed(2))
-    .join(', ');
 }
 
 function engineName(backend: Backend): string {
