@@ -5,9 +5,19 @@
  * installed into the system: the child process finds the unpacked tree through LD_LIBRARY_PATH and
  * PYTHONPATH only, so the machine's own Python packages and BLAS stay as they are.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import {
+  aptDownload,
+  dpkgInstalled,
+  PeerError,
+  peerEnv,
+  requireDebianTools,
+  unpackDebs,
+} from './debianTree';
+
+export { PeerError };
 
 /** Where the unpacked packages live; `.cache/` is in .gitignore. */
 export const PEER_DIR = path.resolve(__dirname, '..', '..', '.cache', 'peers', 'faiss-1.7.3');
@@ -43,7 +53,7 @@ export function ensureFaissPeer(log: (line: string) => void): FaissPeer {
   const root = path.join(PEER_DIR, 'root');
   const marker = path.join(PEER_DIR, 'complete.json');
   if (!fs.existsSync(marker)) install(root, marker, log);
-  const env = peerEnv(root);
+  const env = peerEnv(root, PEER_DIR);
   const probe = spawnSync(
     PYTHON,
     ['-s', '-c', 'import faiss, numpy; print(faiss.__version__, numpy.__version__)'],
@@ -59,18 +69,11 @@ export function ensureFaissPeer(log: (line: string) => void): FaissPeer {
   return { python: PYTHON, env, faissVersion, numpyVersion };
 }
 
-/** A setup failure the benchmark reports as one message, without a stack. */
-export class PeerError extends Error {}
-
 function install(root: string, marker: string, log: (line: string) => void): void {
   if (!fs.existsSync(PYTHON)) {
     throw new PeerError(`${PYTHON} not found: Debian's faiss build needs Debian's Python 3.11`);
   }
-  for (const tool of ['apt-get', 'dpkg-deb', 'dpkg-query']) {
-    if (spawnSync('which', [tool]).status !== 0) {
-      throw new PeerError(`'${tool}' not found: the faiss peer is unpacked from Debian packages`);
-    }
-  }
+  requireDebianTools('faiss');
   const wanted = [...PACKAGES, ...IF_MISSING.filter((p) => !dpkgInstalled(p))];
   const debs = path.join(PEER_DIR, 'debs');
   fs.rmSync(PEER_DIR, { recursive: true, force: true });
@@ -92,51 +95,7 @@ function install(root: string, marker: string, log: (line: string) => void): voi
     }
   }
 
-  fs.mkdirSync(root, { recursive: true });
-  for (const deb of fs.readdirSync(debs).filter((f) => f.endsWith('.deb'))) {
-    log(`faiss peer: dpkg-deb -x ${deb}`);
-    execFileSync('dpkg-deb', ['-x', path.join(debs, deb), root]);
-  }
+  unpackDebs(debs, root, (deb) => log(`faiss peer: dpkg-deb -x ${deb}`));
   fs.writeFileSync(marker, JSON.stringify({ packages: wanted, at: new Date().toISOString() }));
   log(`faiss peer: unpacked into ${root}`);
-}
-
-function aptDownload(packages: string[], dir: string): boolean {
-  // As root, apt hands the download to the unprivileged `_apt` user, which can't write into a
-  // root-owned folder (it warns and falls back). Saying so up front keeps the log clean.
-  const asRoot = process.getuid?.() === 0 ? ['-o', 'APT::Sandbox::User=root'] : [];
-  const r = spawnSync('apt-get', [...asRoot, 'download', ...packages], {
-    cwd: dir,
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  return r.status === 0;
-}
-
-function dpkgInstalled(pkg: string): boolean {
-  const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });
-  return r.status === 0 && r.stdout.includes('install ok installed');
-}
-
-/**
- * LD_LIBRARY_PATH: the openblas-pthread folder first, since Debian normally points libblas.so.3
- * there through update-alternatives, which an unpacked tree doesn't have. PYTHONPATH comes before
- * the system's dist-packages, so the unpacked numpy wins even where another is installed.
- */
-function peerEnv(root: string): Record<string, string> {
-  const libRoot = path.join(root, 'usr', 'lib');
-  const multiarch = fs
-    .readdirSync(libRoot)
-    .find((dir) => fs.existsSync(path.join(libRoot, dir, 'openblas-pthread')));
-  if (multiarch === undefined) {
-    throw new PeerError(`no openblas-pthread folder under ${libRoot}; delete ${PEER_DIR}`);
-  }
-  const lib = path.join(libRoot, multiarch);
-  const ld = [path.join(lib, 'openblas-pthread'), lib, process.env.LD_LIBRARY_PATH]
-    .filter((p): p is string => Boolean(p))
-    .join(':');
-  return {
-    LD_LIBRARY_PATH: ld,
-    PYTHONPATH: path.join(libRoot, 'python3', 'dist-packages'),
-    PYTHONNOUSERSITE: '1',
-  };
 }

@@ -10,10 +10,10 @@
  * libopenblas0-pthread`, the `Inst` lines), so a slim image gets everything and a full one only
  * the missing part. libtorch1.13 links OpenCV, GDAL, Qt and more, hence ~175 packages here.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { PeerError } from './faissPeer';
+import { aptDownload, PeerError, peerEnv, requireDebianTools, unpackDebs } from './debianTree';
 
 export { PeerError };
 
@@ -58,7 +58,7 @@ export function ensureTorchPeer(log: (line: string) => void): TorchPeer {
   const marker = path.join(PEER_DIR, 'complete.json');
   if (!fs.existsSync(marker)) install(root, marker, log);
   const record = JSON.parse(fs.readFileSync(marker, 'utf8')) as Partial<InstallRecord>;
-  const env = peerEnv(root);
+  const env = peerEnv(root, PEER_DIR, true);
   const probe = spawnSync(
     PYTHON,
     ['-s', '-c', 'import torch, numpy; print(torch.__version__, numpy.__version__)'],
@@ -84,11 +84,7 @@ function install(root: string, marker: string, log: (line: string) => void): voi
   if (!fs.existsSync(PYTHON)) {
     throw new PeerError(`${PYTHON} not found: Debian's torch build needs Debian's Python 3.11`);
   }
-  for (const tool of ['apt-get', 'dpkg-deb', 'dpkg-query']) {
-    if (spawnSync('which', [tool]).status !== 0) {
-      throw new PeerError(`'${tool}' not found: the torch peer is unpacked from Debian packages`);
-    }
-  }
+  requireDebianTools('torch');
   let closure = missingClosure();
   if (closure === undefined) {
     // An image whose apt lists were never fetched knows no packages at all; one refresh of the
@@ -110,7 +106,7 @@ function install(root: string, marker: string, log: (line: string) => void): voi
 
   log(`torch peer: apt-get download of ${wanted.length} packages into ${debs}`);
   let t0 = performance.now();
-  if (!aptDownload(wanted, debs)) {
+  if (!aptDownload(wanted, debs, true)) {
     fs.rmSync(PEER_DIR, { recursive: true, force: true });
     throw new PeerError(
       `apt-get could not download the torch peer's packages (see its message above); ` +
@@ -118,16 +114,15 @@ function install(root: string, marker: string, log: (line: string) => void): voi
     );
   }
   const downloadSeconds = (performance.now() - t0) / 1000;
-  const files = fs.readdirSync(debs).filter((f) => f.endsWith('.deb'));
-  const downloadBytes = files.reduce((s, f) => s + fs.statSync(path.join(debs, f)).size, 0);
+  const archives = fs.readdirSync(debs).filter((f) => f.endsWith('.deb'));
+  const downloadBytes = archives.reduce((s, f) => s + fs.statSync(path.join(debs, f)).size, 0);
   log(
-    `torch peer: downloaded ${files.length} packages, ${mb(downloadBytes)} in ` +
+    `torch peer: downloaded ${archives.length} packages, ${mb(downloadBytes)} in ` +
       `${downloadSeconds.toFixed(1)} s`,
   );
 
   t0 = performance.now();
-  fs.mkdirSync(root, { recursive: true });
-  for (const deb of files) execFileSync('dpkg-deb', ['-x', path.join(debs, deb), root]);
+  unpackDebs(debs, root);
   const unpackSeconds = (performance.now() - t0) / 1000;
   const unpackedBytes = treeBytes(root);
   // The tree is all the peer needs; the archives would double the disk it takes.
@@ -161,17 +156,6 @@ function missingClosure(): string[] | undefined {
   return [...r.stdout.matchAll(/^Inst (\S+)/gm)].map((m) => m[1] as string);
 }
 
-function aptDownload(packages: string[], dir: string): boolean {
-  // As root, apt hands the download to the unprivileged `_apt` user, which can't write into a
-  // root-owned folder (it warns and falls back). Saying so up front keeps the log clean.
-  const asRoot = process.getuid?.() === 0 ? ['-o', 'APT::Sandbox::User=root'] : [];
-  const r = spawnSync('apt-get', [...asRoot, '-q', 'download', ...packages], {
-    cwd: dir,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  return r.status === 0;
-}
-
 function treeBytes(dir: string): number {
   let total = 0;
   for (const entry of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
@@ -182,40 +166,6 @@ function treeBytes(dir: string): number {
 
 export function mb(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(0)} MiB`;
-}
-
-/**
- * LD_LIBRARY_PATH: the openblas-pthread folder first, since Debian normally points libblas.so.3
- * there through update-alternatives, which an unpacked tree doesn't have; then the tree's other
- * library folders. PYTHONPATH comes before the system's dist-packages, so the unpacked numpy and
- * torch win even where others are installed; the pure-Python dependencies the machine already
- * had (yaml, six, pkg_resources) still come from the system.
- */
-function peerEnv(root: string): Record<string, string> {
-  const libRoot = path.join(root, 'usr', 'lib');
-  const multiarch = fs
-    .readdirSync(libRoot)
-    .find((dir) => fs.existsSync(path.join(libRoot, dir, 'openblas-pthread')));
-  if (multiarch === undefined) {
-    throw new PeerError(`no openblas-pthread folder under ${libRoot}; delete ${PEER_DIR}`);
-  }
-  const lib = path.join(libRoot, multiarch);
-  // libnl lives in /lib/<multiarch>, gloo and a few GIS libraries in /usr/lib: both are on the
-  // system's default search path, so the unpacked tree needs them named.
-  const ld = [
-    path.join(lib, 'openblas-pthread'),
-    lib,
-    path.join(root, 'lib', multiarch),
-    libRoot,
-    process.env.LD_LIBRARY_PATH,
-  ]
-    .filter((p): p is string => Boolean(p))
-    .join(':');
-  return {
-    LD_LIBRARY_PATH: ld,
-    PYTHONPATH: path.join(libRoot, 'python3', 'dist-packages'),
-    PYTHONNOUSERSITE: '1',
-  };
 }
 
 /** One line on the install: packages, download and unpacked sizes and times. */
