@@ -8,11 +8,11 @@ import type { GeneratedView, WebviewToHost } from '../protocol/webviewMessages';
 import { ConfigHoverProvider } from './configHover';
 import { findFieldOffset } from './configText';
 import { DASHBOARD_VIEW_TYPE, DashboardPanel, type DashboardHost } from './dashboardPanel';
-import { runToResult } from './runnerProcess';
+import { describeExit, runToResult } from './runnerProcess';
 import { readSettings, runnerEnv } from './settings';
 import { TrainingStatusBar } from './statusBar';
 import { CONFIG_GLOB, workspaceConfigs } from './targets';
-import { describeExit, Training } from './training';
+import { Training } from './training';
 
 const INSTANCE_MODELS = new Set(['icgan', 'icgan-class']);
 
@@ -130,9 +130,9 @@ export class Studio implements vscode.Disposable, DashboardHost {
       this.trainings.delete(configPath);
       training.dispose();
       this.updateStatusBar();
+      // The full state: training off, and the run's final status from its run.json.
       const dash = this.dashboards.get(configPath);
-      dash?.setTraining(false);
-      if (dash) dash.post({ type: 'state', state: dash.state() });
+      dash?.post({ type: 'state', state: dash.state() });
       const ok = exit.code === 0 || (training.isStopping && !exit.error);
       if (!ok) void this.reportFailure(configPath, describeExit(exit), exit.error?.field);
     });

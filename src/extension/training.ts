@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { JobCommand } from '../protocol/runnerCommands';
 import type { RunEvent, StepEvent } from '../protocol/runnerEvents';
-import { describeExit, RunnerProcess, type RunnerExit } from './runnerProcess';
+import { RunnerProcess, type RunnerExit } from './runnerProcess';
 
 /**
  * One training process for one config: the runner, its progress notification with a Stop
@@ -141,5 +141,3 @@ export function formatDuration(seconds: number): string {
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
-
-export { describeExit };

@@ -78,8 +78,11 @@ export interface GenerateOutput {
   /** Grid PNG whose first cell is the conditioning image. */
   grid: string;
   files: string[];
+  /** Cosine similarity of each kept image's features to the conditioning features. */
   similarities: number[];
+  /** The class used, for class-conditional runs. */
   className?: string;
+  /** For an image: the nearest training instance (whose class a class-conditional run uses by default). */
   nearestInstance?: number;
   /** The conditioning image then its nearest training instances (image sources with `neighbours`). */
   neighboursStrip?: string;

@@ -401,7 +401,7 @@ export function assertFinite(name: string, data: Float32Array, d: number): void 
   }
 }
 
-function assertNeighbourCount(k: number, n: number, excludeSelf: boolean): void {
+export function assertNeighbourCount(k: number, n: number, excludeSelf: boolean): void {
   const available = excludeSelf ? n - 1 : n;
   if (!Number.isInteger(k) || k < 1 || k > available) {
     const need = excludeSelf ? `1 ≤ k ≤ n − 1 (each sample is excluded from its own)` : `1 ≤ k ≤ n`;

@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import {
   assertFinite,
   assertMatrix,
+  assertNeighbourCount,
   exactCosineKnn,
   type KnnOptions,
   type KnnResult,
@@ -106,10 +107,7 @@ export async function cosineKnn(
   const queries = opts.queries ?? { features, n };
   assertMatrix('query features', queries.features, queries.n, d);
   const excludeSelf = opts.excludeSelf ?? opts.queries === undefined;
-  // The tfjs path checks k and finiteness with the user-facing messages: reuse it for that.
-  if (k > (excludeSelf ? n - 1 : n) || k < 1 || !Number.isInteger(k)) {
-    return { ...exactCosineKnn(features, n, d, k, opts), engine: 'tfjs' };
-  }
+  assertNeighbourCount(k, n, excludeSelf);
   assertFinite('features', features, d);
   if (opts.queries) assertFinite('query features', queries.features, d);
 

@@ -50,7 +50,8 @@ export function runsDirOfConfig(configPath: string, override?: string): string {
   return path.resolve(base, runsDir);
 }
 
-function readRecord(dir: string): RunRecord | null {
+/** One run folder's record, or null when it has no readable run.json. */
+export function readRun(dir: string): RunRecord | null {
   let info: RunInfo;
   try {
     info = JSON.parse(fs.readFileSync(path.join(dir, RUN_FILES.run), 'utf8')) as RunInfo;
@@ -83,14 +84,10 @@ export function listRuns(runsDir: string, configPath?: string): RunRecord[] {
   }
   const wanted = configPath === undefined ? undefined : path.resolve(configPath);
   return names
-    .map((n) => readRecord(path.join(runsDir, n)))
+    .map((n) => readRun(path.join(runsDir, n)))
     .filter((r): r is RunRecord => r !== null)
     .filter((r) => wanted === undefined || path.resolve(r.info.configPath) === wanted)
     .sort(
       (a, b) => b.info.startedAt.localeCompare(a.info.startedAt) || b.name.localeCompare(a.name),
     );
-}
-
-export function readRun(dir: string): RunRecord | null {
-  return readRecord(dir);
 }

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../checkpoint/atomicWrite';
+import type { GenerateOutput } from '../../protocol/runnerCommands';
 import { UserError } from '../errors';
 import { loadFeatureExtractor, type FeatureExtractor } from '../features/featureExtractor';
 import { tileGrid } from '../image/imageGrid';
@@ -29,17 +30,8 @@ export interface GenerateOptions {
   out?: string;
 }
 
-export interface GenerateResult {
-  outDir: string;
-  grid: string;
-  files: string[];
-  /** Cosine similarity of each kept image's features to the conditioning features. */
-  similarities: number[];
-  /** The class used, for class-conditional runs. */
-  className?: string;
-  /** For an image: the nearest training instance (whose class a class-conditional run uses by default). */
-  nearestInstance?: number;
-}
+/** What the runner sends back for a generation, less what the neighbour search adds. */
+export type GenerateResult = Omit<GenerateOutput, 'kind' | 'neighboursStrip' | 'neighbours'>;
 
 interface Conditioning {
   /** The conditioning image at the model's resolution (for the grid's first cell). */

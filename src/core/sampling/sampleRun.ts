@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { SampleOutput } from '../../protocol/runnerCommands';
 import { writeFileAtomic } from '../checkpoint/atomicWrite';
 import { tileGrid } from '../image/imageGrid';
 import { encodePng } from '../image/pngEncode';
@@ -18,12 +19,7 @@ export interface SampleOptions {
   out?: string;
 }
 
-export interface SampleResult {
-  file: string;
-  count: number;
-  columns: number;
-  step: number;
-}
+export type SampleResult = Omit<SampleOutput, 'kind'>;
 
 /** Writes a grid of samples from a run's newest checkpoint (EMA generator). */
 export async function sampleRun(
