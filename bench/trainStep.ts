@@ -37,7 +37,9 @@ import type { ImageDataset } from '../src/core/data/dataset';
 import { createShapesDataset } from '../src/core/data/shapesDataset';
 import { augmentBatch } from '../src/core/features/augment';
 import {
-  encoderShapes,
+  buildParams,
+  encode,
+  project,
   toEncoderInput,
   trainContrastiveEncoder,
 } from '../src/core/features/contrastiveEncoder';
@@ -48,14 +50,8 @@ import {
 import { ntXentLoss } from '../src/core/features/ntXent';
 import type { InstanceIndex } from '../src/core/instances/instanceIndex';
 import { ConvGan } from '../src/core/models/convGan';
-import { BATCH_STATS, batchNorm, convDown, dense, type BnMode } from '../src/core/models/layers';
-import {
-  countParameters,
-  gradientsByName,
-  ParamBuilder,
-  type TensorMap,
-  type VariableMap,
-} from '../src/core/models/paramStore';
+import { BATCH_STATS } from '../src/core/models/layers';
+import { countParameters, gradientsByName, type VariableMap } from '../src/core/models/paramStore';
 import { l2Normalise } from '../src/core/neighbours/cosineKnn';
 import { Rng } from '../src/core/random/rng';
 import { Adam } from '../src/core/train/adam';
@@ -292,47 +288,9 @@ function ganChild(workload: 'dcgan' | 'icgan', reps: number, warmup: number): Pa
   return { timesMs: times, flops, params, batch: cfg.training.batchSize };
 }
 
-// The contrastive step of contrastiveEncoder.ts. Its encode/project/buildParams are private to
-// that module, so they are restated here from the same exported pieces (encoderShapes, layers,
-// augmentBatch, ntXentLoss, Adam); the engine's own loop runs before it as a check of the
-// parameter counts and of the time per step (ssChild).
-
-function ssEncode(p: TensorMap, blocks: number, x: tf.Tensor4D, mode: BnMode): tf.Tensor2D {
-  return tf.tidy(() => {
-    let h = x;
-    for (let b = 0; b < blocks; b++) {
-      h = tf.relu(batchNorm(p, `b${b}.bn`, convDown(p, `b${b}.conv`, h, false), mode));
-    }
-    return tf.mean(h, [1, 2]) as tf.Tensor2D;
-  });
-}
-
-function ssProject(p: TensorMap, h: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() =>
-    dense(
-      p,
-      'head.fc2',
-      tf.relu(batchNorm(p, 'head.bn', dense(p, 'head.fc1', h, false), BATCH_STATS)),
-    ),
-  );
-}
-
-function ssParams(s: SelfSupervisedSettings, channels: number): [VariableMap, VariableMap] {
-  const rng = new Rng(s.seed);
-  const he = (fanIn: number) => ({ kind: 'normal' as const, std: Math.sqrt(2 / fanIn) });
-  const enc = new ParamBuilder(rng, 'benchEnc');
-  for (const [name, shape] of encoderShapes(s, channels)) {
-    if (name.endsWith('.w')) enc.add(name, [...shape], he(shape[0]! * shape[1]! * shape[2]!));
-    else enc.add(name, [...shape], { kind: name.endsWith('gamma') ? 'ones' : 'zeros' });
-  }
-  const head = new ParamBuilder(rng, 'benchHead');
-  head.add('head.fc1.w', [s.dim, s.dim], he(s.dim));
-  head.add('head.bn.gamma', [s.dim], { kind: 'ones' });
-  head.add('head.bn.beta', [s.dim], { kind: 'zeros' });
-  head.add('head.fc2.w', [s.dim, s.projectionDim], he(s.dim));
-  head.add('head.fc2.b', [s.projectionDim], { kind: 'zeros' });
-  return [enc.vars, head.vars];
-}
+// The contrastive step of contrastiveEncoder.ts, from its own encode/project/buildParams; the
+// engine's whole loop runs before it as a check of the parameter counts and of the time per step
+// (ssChild).
 
 async function ssChild(reps: number, warmup: number): Promise<Partial<TfjsRow>> {
   const cfg = benchConfig('icgan');
@@ -340,7 +298,7 @@ async function ssChild(reps: number, warmup: number): Promise<Partial<TfjsRow>> 
   const s = resolveFeatureSettings(cfg.instances.features as never);
   if (s.kind !== 'selfsupervised') throw new Error('the IC-GAN example changed kind');
   const batch = Math.min(s.batchSize, data.count);
-  const [encoder, head] = ssParams(s, data.channels);
+  const { encoder, head } = buildParams(s, data.channels);
   const all: VariableMap = new Map([...encoder, ...head]);
   const vars = [...all.values()];
   const opt = new Adam(all, { learningRate: s.learningRate, beta1: 0.9, beta2: 0.999 });
@@ -352,7 +310,7 @@ async function ssChild(reps: number, warmup: number): Promise<Partial<TfjsRow>> 
       return tf.concat([augmentBatch(small, rng, s.augment), augmentBatch(small, rng, s.augment)]);
     });
     const { value, grads } = tf.variableGrads(
-      () => ntXentLoss(ssProject(all, ssEncode(all, s.blocks, views, BATCH_STATS)), s.temperature),
+      () => ntXentLoss(project(all, encode(all, s.blocks, views, BATCH_STATS)), s.temperature),
       vars,
     );
     opt.apply(gradientsByName(all, grads));

@@ -98,8 +98,8 @@ export function toEncoderInput(x: tf.Tensor4D, size: number): tf.Tensor4D {
   });
 }
 
-/** h before normalisation: n × dim. */
-function encode(p: TensorMap, blocks: number, x: tf.Tensor4D, mode: BnMode): tf.Tensor2D {
+/** h before normalisation: n × dim. (Exported for bench/trainStep.ts.) */
+export function encode(p: TensorMap, blocks: number, x: tf.Tensor4D, mode: BnMode): tf.Tensor2D {
   return tf.tidy(() => {
     let h = x;
     for (let b = 0; b < blocks; b++) {
@@ -109,7 +109,7 @@ function encode(p: TensorMap, blocks: number, x: tf.Tensor4D, mode: BnMode): tf.
   });
 }
 
-function project(p: TensorMap, h: tf.Tensor2D): tf.Tensor2D {
+export function project(p: TensorMap, h: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() =>
     dense(
       p,
@@ -119,7 +119,7 @@ function project(p: TensorMap, h: tf.Tensor2D): tf.Tensor2D {
   );
 }
 
-function buildParams(
+export function buildParams(
   s: SelfSupervisedSettings,
   channels: number,
 ): { encoder: VariableMap; head: VariableMap } {
