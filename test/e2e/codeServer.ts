@@ -4,12 +4,16 @@
  * run a test with `npx tsx test/e2e/<name>.e2e.ts`.
  *
  * Every run gets a fresh folder `.test-tmp/e2e/<time>-<pid>/` holding code-server's user data,
- * extensions, XDG folders, TMPDIR, the browser profile and the logs, so nothing is written to the
- * home folder or /tmp and runs never share state.
+ * extensions, XDG folders, the browser profile and the logs, so nothing is written to the home
+ * folder and runs never share state. TMPDIR and XDG_RUNTIME_DIR are the one exception: chromium
+ * and code-server put Unix sockets there, and a socket path may not exceed 107 bytes, which a
+ * checkout deep enough (CI's /check/work/main was) overflows. They get a short per-run folder
+ * /tmp/icgan-e2e-XXXXXX instead, named in the run folder's `tmpdir.txt` and removed by stop().
  */
 import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   chromium,
@@ -89,11 +93,11 @@ export interface CodeServer {
   extensionsDir: string;
   /** The file that code-server's stdout and stderr go to. */
   logFile: string;
-  /** Environment the server runs with (Node 24 first on PATH, XDG_* and TMPDIR in profileDir). */
+  /** Environment the server runs with (Node 24 first on PATH, XDG_* in profileDir, TMPDIR short). */
   env: NodeJS.ProcessEnv;
   /** code-server's output so far. */
   logs(): string;
-  /** Processes still alive that belong to this run (by process group or by this run's TMPDIR). */
+  /** Processes still alive that belong to this run (by process group or by profileDir in their environment). */
   processes(): ProcessInfo[];
   /** Kills the whole process group (TERM, then KILL) and throws if any process survives. */
   stop(): Promise<void>;
@@ -217,6 +221,22 @@ export function pruneOldRuns(keep = Number(process.env.E2E_KEEP_RUNS ?? 10)): vo
   }
 }
 
+/** Longest socket name chromium puts under TMPDIR (org.chromium.Chromium.XXXXXX/SingletonSocket). */
+const SOCKET_SUFFIX_BYTES = 'org.chromium.Chromium.XXXXXX/SingletonSocket'.length + 2;
+/** sun_path is 108 bytes on Linux, one of them the terminating NUL. */
+const MAX_SOCKET_PATH_BYTES = 107;
+
+/** A fresh per-run TMPDIR short enough for the Unix sockets created in it (see the header). */
+function shortSocketDir(): string {
+  const base = fs.existsSync('/tmp') ? '/tmp' : os.tmpdir();
+  const dir = fs.mkdtempSync(path.join(base, 'icgan-e2e-'));
+  if (Buffer.byteLength(dir) + SOCKET_SUFFIX_BYTES > MAX_SOCKET_PATH_BYTES) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw new Error(`temporary folder ${dir} is too long for Unix socket paths under it`);
+  }
+  return dir;
+}
+
 /** Starts code-server on a fresh profile and waits for /healthz. */
 export async function startCodeServer(options: StartOptions): Promise<CodeServer> {
   requireInstalled();
@@ -227,10 +247,11 @@ export async function startCodeServer(options: StartOptions): Promise<CodeServer
   const userDataDir = path.join(profileDir, 'user-data');
   const extensionsDir = path.join(profileDir, 'extensions');
   const logFile = path.join(profileDir, 'code-server.log');
-  const tmpDir = path.join(profileDir, 'tmp');
-  for (const dir of [userDataDir, extensionsDir, tmpDir, path.join(userDataDir, 'User')]) {
+  for (const dir of [userDataDir, extensionsDir, path.join(userDataDir, 'User')]) {
     fs.mkdirSync(dir, { recursive: true });
   }
+  const tmpDir = shortSocketDir();
+  fs.writeFileSync(path.join(profileDir, 'tmpdir.txt'), `${tmpDir}\n`);
   fs.writeFileSync(
     path.join(userDataDir, 'User', 'settings.json'),
     JSON.stringify({ ...DEFAULT_SETTINGS, ...options.settings }, null, 2),
@@ -319,6 +340,7 @@ export async function startCodeServer(options: StartOptions): Promise<CodeServer
         for (let i = 0; i < 30 && processes().length > 0; i++) await sleep(100);
       }
       liveServers.delete(server);
+      fs.rmSync(tmpDir, { recursive: true, force: true });
       const left = processes();
       if (left.length > 0) {
         throw new Error(
