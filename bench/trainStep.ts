@@ -238,6 +238,8 @@ function syntheticInstances(count: number, dim: number, k: number): InstanceInde
     kthDistance: new Float32Array(count),
     representatives: new Int32Array(0),
     labels: null,
+    conditions: null,
+    conditionDim: 0,
   };
 }
 

@@ -30,6 +30,12 @@ export interface SampleCommand {
   runDir: string;
   count: number;
   className?: string;
+  /** Tags-conditioned runs: every image gets exactly these tags. */
+  tags?: string[];
+  /** Tags added to each grid row's own tags. */
+  addTags?: string[];
+  /** A JSON file with a vector or tags for every image (see conditionRequest). */
+  conditionFile?: string;
   truncation: number;
   seed: number;
   /** Output PNG; default: a new file under the run's samples/. */

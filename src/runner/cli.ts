@@ -7,6 +7,7 @@ import { neighboursOfImage } from '../core/instances/imageNeighbours';
 import { trainingImageLoader } from '../core/instances/runDataset';
 import { evaluateRun } from '../core/metrics/evaluateRun';
 import { generateFromInstance } from '../core/sampling/generateFromInstance';
+import { splitTags } from '../core/sampling/conditionRequest';
 import { sampleRun } from '../core/sampling/sampleRun';
 import { resumeRun, trainNew, type JobOptions } from '../core/train/trainJob';
 import type { RunEndedEvent } from '../protocol/runnerEvents';
@@ -150,6 +151,20 @@ export function buildProgram(): Command {
       '--class <name|index>',
       'class to generate (class-conditional runs); default: one class per row',
     )
+    .option(
+      '--tags <list>',
+      "tags every image gets, comma-separated (tags-conditioned runs), e.g. red,circle; default: a real image's tags per row",
+      splitTags,
+    )
+    .option(
+      '--add-tags <list>',
+      "tags added to each row's own (tags-conditioned runs; an IC-GAN row's are its instance's)",
+      splitTags,
+    )
+    .option(
+      '--condition <file.json>',
+      'y for every image: a list of numbers (vector-conditioned runs), {"vector": [...]} or {"tags": [...]}',
+    )
     .addOption(truncationOption())
     .addOption(seedOption())
     .option('--out <file>', 'output PNG (default: <run-dir>/samples/sample-<time>.png)')
@@ -161,6 +176,9 @@ export function buildProgram(): Command {
         flags: {
           count: number;
           class?: string;
+          tags?: string[];
+          addTags?: string[];
+          condition?: string;
           truncation: number;
           seed: number;
           out?: string;
@@ -172,6 +190,9 @@ export function buildProgram(): Command {
           {
             count: flags.count,
             className: flags.class,
+            tags: flags.tags,
+            addTags: flags.addTags,
+            conditionFile: flags.condition,
             truncation: flags.truncation,
             seed: flags.seed,
             out: flags.out,

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { ConfigError, type ConfigIssue } from './configError';
 import { schemaFilePath } from './schemaPath';
-import type { DataConfig, InstancesConfig, TrainConfig } from './types';
+import type { DataConfig, InstancesConfig, ModelConfig, TrainConfig } from './types';
 
 const CONFIG_SUFFIX = '.icgan.json';
 
@@ -170,6 +170,7 @@ export function resolveConfig(value: unknown, file: string): TrainConfig {
       message: `${data.resolution} is not a power of two, which the convolutional model '${raw.model.type}' needs`,
     });
   }
+  checkCondition(raw.model as ModelConfig, data, issues);
   const instances = resolveInstancePaths(raw.instances as InstancesConfig, baseDir, issues);
   if (issues.length > 0) throw new ConfigError(file, issues);
   const { $schema: _schema, ...rest } = raw;
@@ -181,6 +182,37 @@ export function resolveConfig(value: unknown, file: string): TrainConfig {
     instances,
     runsDir: path.resolve(baseDir, raw.runsDir as string),
   };
+}
+
+/**
+ * model.condition 'tags' or 'vector' needs a model with a y input and data that has per-image
+ * tags or vectors: a folder with a sidecar, or shapes (tags only, its attributes).
+ */
+function checkCondition(model: ModelConfig, data: DataConfig, issues: ConfigIssue[]): void {
+  if (model.condition === 'class') return;
+  if (!['cgan', 'cgan-mlp', 'icgan-class'].includes(model.type)) {
+    issues.push({
+      field: 'model.condition',
+      message: `'${model.condition}' needs a model with a condition input (cgan, cgan-mlp or icgan-class), not '${model.type}'`,
+    });
+    return;
+  }
+  if (data.source === 'idx') {
+    issues.push({
+      field: 'model.condition',
+      message: `'${model.condition}' needs per-image ${model.condition}; an idx data set has none (use a folder with data.sidecar, or shapes for tags)`,
+    });
+  } else if (data.source === 'folder' && data.sidecar === undefined) {
+    issues.push({
+      field: 'data.sidecar',
+      message: `model.condition '${model.condition}' needs a sidecar file of per-image ${model.condition}`,
+    });
+  } else if (data.source === 'shapes' && model.condition === 'vector') {
+    issues.push({
+      field: 'model.condition',
+      message: "'vector' needs per-image vectors; shapes has tags only (its attributes)",
+    });
+  }
 }
 
 /** A user model for instance features is a path like the data's: relative to the config. */

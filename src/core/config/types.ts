@@ -46,6 +46,9 @@ export type DataConfig = ShapesDataConfig | FolderDataConfig | IdxDataConfig;
 
 export type ModelType = 'dcgan' | 'cgan-mlp' | 'cgan' | 'icgan' | 'icgan-class';
 
+/** What a conditional model's y is: a class label, the image's tags (multi-hot) or its vector. */
+export type ConditionKind = 'class' | 'tags' | 'vector';
+
 /** Layer sizes of the MLP cGAN of Mirza & Osindero (2014); the defaults are the paper's. */
 export interface MlpConfig {
   zHidden: number;
@@ -62,6 +65,8 @@ export interface ModelConfig {
   gWidth: number;
   dWidth: number;
   embedDim: number;
+  /** What y is for cgan, cgan-mlp and icgan-class; ignored by dcgan and icgan. */
+  condition: ConditionKind;
   /** Convolutional models: D's normalisation; 'auto' = 'batch' for dcgan, 'spectral' for cgan. */
   dNorm: 'auto' | 'batch' | 'spectral';
   /** Convolutional models: minibatch-stddev feature in D; 'auto' = off for dcgan, on for cgan. */

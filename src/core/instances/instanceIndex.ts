@@ -26,6 +26,12 @@ export interface InstanceIndex {
   representatives: Int32Array;
   /** Class of every instance when the data set has labels (to show, or to condition on, later). */
   labels: Int32Array | null;
+  /**
+   * Dense y of every instance (its tags or vector, count × conditionDim) for models conditioned on
+   * them, so sampling from a run pairs an instance with its own tags without the data set.
+   */
+  conditions: Float32Array | null;
+  conditionDim: number;
 }
 
 export interface IndexSettings {
@@ -41,6 +47,7 @@ export async function buildInstanceIndex(
   dim: number,
   s: IndexSettings,
   labels: Int32Array | null = null,
+  conditions: { rows: Float32Array; dim: number } | null = null,
 ): Promise<InstanceIndex & { engine: string }> {
   const knn = await cosineKnn(features, count, dim, s.k);
   const clusters = Math.min(s.representatives, count);
@@ -54,6 +61,8 @@ export async function buildInstanceIndex(
     kthDistance: knn.kthDistance,
     representatives,
     labels,
+    conditions: conditions?.rows ?? null,
+    conditionDim: conditions?.dim ?? 0,
     engine: knn.engine,
   };
 }
@@ -88,6 +97,15 @@ export async function saveInstanceIndex(file: string, index: InstanceIndex): Pro
     ...(index.labels
       ? [{ name: 'labels', shape: [index.count], data: Float32Array.from(index.labels) }]
       : []),
+    ...(index.conditions
+      ? [
+          {
+            name: 'conditions',
+            shape: [index.count, index.conditionDim],
+            data: index.conditions,
+          },
+        ]
+      : []),
     {
       name: 'representatives',
       shape: [index.representatives.length],
@@ -117,6 +135,9 @@ export function loadInstanceIndex(file: string): InstanceIndex {
   };
   if (meta.kind !== 'instance-index') throw new UserError(`${file}: not an instance index`);
   const representatives = tensors.get('representatives')?.data ?? new Float32Array(0);
+  const conditionRows = tensors.get('conditions');
+  if (conditionRows && conditionRows.shape[0] !== meta.count)
+    throw new UserError(`${file}: instance index has no valid 'conditions'`);
   return {
     count: meta.count,
     dim: meta.dim,
@@ -126,5 +147,7 @@ export function loadInstanceIndex(file: string): InstanceIndex {
     kthDistance: get('kthDistance', meta.count),
     representatives: Int32Array.from(representatives),
     labels: tensors.has('labels') ? Int32Array.from(get('labels', meta.count)) : null,
+    conditions: conditionRows?.data ?? null,
+    conditionDim: conditionRows?.shape[1] ?? 0,
   };
 }

@@ -1,7 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { TrainConfig } from '../config/types';
+import { conditionDim, gatherConditionRows } from '../data/batch';
 import type { ImageDataset } from '../data/dataset';
+import { denseConditionKind } from '../models/createModel';
 import { UserError } from '../errors';
 import { computeOrLoadFeatures } from '../features/featureCache';
 import type { FeatureExtractor } from '../features/featureExtractor';
@@ -59,11 +61,23 @@ export async function computeInstances(
       seed: config.seed,
     },
     data.labels ?? null,
+    instanceConditions(config, data),
   );
   log(
     `instances: ${data.count} neighbourhoods of k = ${k} (exact cosine search on ${engine}) and ${index.representatives.length} representatives in ${((performance.now() - started) / 1000).toFixed(1)} s`,
   );
   return { index, extractor: features.extractor };
+}
+
+/** The instances' own tags or vectors, when the model is conditioned on them. */
+function instanceConditions(
+  config: TrainConfig,
+  data: ImageDataset,
+): { rows: Float32Array; dim: number } | null {
+  const kind = denseConditionKind(config.model);
+  if (!kind) return null;
+  const all = Int32Array.from({ length: data.count }, (_, i) => i);
+  return { rows: gatherConditionRows(data, kind, all), dim: conditionDim(data, kind) };
 }
 
 /** Stores the index and the extractor in the run folder, so an unseen image can be embedded later. */

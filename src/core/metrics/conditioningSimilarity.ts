@@ -4,7 +4,7 @@ import type { GanModel } from '../models/ganModel';
 import type { BnStats } from '../models/layers';
 import type { TensorMap } from '../models/paramStore';
 import { Rng } from '../random/rng';
-import { gatherRows } from '../sampling/conditionArrays';
+import { gatherRows, ownConditions } from '../sampling/conditionArrays';
 import { generateImages } from '../sampling/generateImages';
 
 export interface ConditioningSimilarity {
@@ -36,11 +36,9 @@ export function conditioningSimilarity(
     { length: picked.length * m },
     (_, i) => picked[Math.floor(i / m)] as number,
   );
-  const labels =
-    model.numClasses > 0 && index.labels ? rows.map((i) => index.labels?.[i] ?? 0) : null;
   const images = generateImages(model, params, stats, rng.normals(rows.length * model.zDim), {
     instances: gatherRows(index.features, index.dim, rows),
-    labels,
+    ...ownConditions(model, index, rows),
   });
   const f = extractor.embed(images.pixels, rows.length);
   const d = index.dim;

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import type { DataConfig } from '../config/types';
 import type { ImageDataset } from '../data/dataset';
 import { loadDataset } from '../data/loadDataset';
+import { gatherConditionRows } from '../data/batch';
 import { loadFeatureExtractor } from '../features/featureExtractor';
 import { resolveFeatureSettings, type PixelSettings } from '../features/featureSettings';
 import { fitPixelFeatures } from '../features/pixelFeatures';
@@ -93,25 +94,32 @@ export async function evaluateRun(runDir: string, opts: EvalOptions): Promise<Ev
     const { model, instances } = gen;
     let labels: Int32Array | null = null;
     let feats: Float32Array | null = null;
+    // Whose y the fakes get: the real neighbour's for IC-GAN (as in training), a random image's else.
+    let yImages: Int32Array | null = null;
     if (instances && model.featureDim > 0) {
       const picked = rng.ints(n, instances.count);
       feats = gatherRows(instances.features, instances.dim, picked);
-      if (model.numClasses > 0 && data.labels) {
-        const own = data.labels;
-        labels = picked.map(
-          (i) => own[instances.neighbours[i * instances.k + rng.int(instances.k)] ?? i] ?? 0,
+      if (model.numClasses > 0 || model.conditionDim > 0) {
+        yImages = picked.map(
+          (i) => instances.neighbours[i * instances.k + rng.int(instances.k)] ?? i,
         );
       }
-    } else if (model.numClasses > 0 && data.labels) {
-      const own = data.labels;
-      labels = rng.ints(n, data.count).map((i) => own[i] ?? 0);
+    } else if (model.numClasses > 0 || model.conditionDim > 0) {
+      yImages = rng.ints(n, data.count);
     }
+    if (yImages && model.numClasses > 0 && data.labels) {
+      const own = data.labels;
+      labels = yImages.map((i) => own[i] ?? 0);
+    }
+    const denseKind = gen.meta.condition === 'vector' ? 'vector' : 'tags';
+    const vectors =
+      yImages && model.conditionDim > 0 ? gatherConditionRows(data, denseKind, yImages) : null;
     const fake = generateImages(
       model,
       model.generatorParams,
       gen.stats,
       rng.normals(n * model.zDim),
-      { labels, instances: feats },
+      { labels, instances: feats, vectors },
     );
     const realF = embedder.embed(real, n);
     const fakeF = embedder.embed(fake.pixels, n);

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from '../config/types';
 import type { Rng } from '../random/rng';
+import { conditionWidth, denseCondition, type ConditionSize } from './conditionInput';
 import type { Conditioning, GanModel, ImageShape } from './ganModel';
 import {
   batchNorm,
@@ -31,6 +32,10 @@ const LEAK = 0.2;
  * model.dMinibatchStd 'auto') its D is spectrally normalised instead of batch-normalised and
  * sees the minibatch standard deviation; dcgan keeps the reference D.
  *
+ * y need not be a class (model.condition): multi-hot tags or a data vector take the one-hot's
+ * place, so the "class embedding" is y times a learned matrix — for tags, the sum of the tags'
+ * embeddings — and D's projection is y·P·φ(x), the same weights for any kind of y.
+ *
  * Instance-conditioned ('icgan', 'icgan-class'): as in the official IC-GAN, the instance features h
  * go through a linear projection and, concatenated with the class embedding when there is one,
  * drive G's conditional batch norm; D adds a second projection term, (P·h)·φ(x).
@@ -39,6 +44,10 @@ export class ConvGan implements GanModel {
   readonly generatorParams;
   readonly discriminatorParams;
   readonly zDim: number;
+  readonly numClasses: number;
+  readonly conditionDim: number;
+  /** Width of y: the classes, or the tags / vector. */
+  private readonly yWidth: number;
   private readonly gChannels: number[];
   private readonly dChannels: number[];
   /** Whether G's batch norm is conditional (on a class, an instance or both). */
@@ -54,10 +63,13 @@ export class ConvGan implements GanModel {
     readonly type: 'dcgan' | 'cgan' | 'icgan' | 'icgan-class',
     cfg: ModelConfig,
     readonly image: ImageShape,
-    readonly numClasses: number,
+    y: ConditionSize,
     readonly featureDim: number,
     rng: Rng,
   ) {
+    this.numClasses = y.numClasses;
+    this.conditionDim = y.conditionDim;
+    this.yWidth = conditionWidth(y);
     this.byClass = type === 'cgan' || type === 'icgan-class';
     this.byInstance = type === 'icgan' || type === 'icgan-class';
     this.conditional = this.byClass || this.byInstance;
@@ -83,7 +95,7 @@ export class ConvGan implements GanModel {
     // class rows get the same-signed gradient at every step, so under Adam they outgrow the z rows
     // (whose gradients change sign with z), and bn0 then normalises z's share of the variance
     // away. With z alone, bn0 gives z's features unit variance whatever the class does.
-    if (this.byClass) b.add('embed', [this.numClasses, cfg.embedDim], { kind: 'normal', std: 1 });
+    if (this.byClass) b.add('embed', [this.yWidth, cfg.embedDim], { kind: 'normal', std: 1 });
     // h is unit-norm: a projection with unit-variance outputs puts it on the class embedding's scale.
     if (this.byInstance) {
       b.add('hproj.w', [this.featureDim, cfg.embedDim], { kind: 'normal', std: 1 });
@@ -136,7 +148,7 @@ export class ConvGan implements GanModel {
     b.add('logit.b', [1], { kind: 'zeros' });
     if (spectral) addPowerIterationVector(b, rng, 'logit.u', 1);
     if (this.byClass) {
-      b.add('project', [this.numClasses, features], { kind: 'normal', std: INIT_STD });
+      b.add('project', [this.yWidth, features], { kind: 'normal', std: INIT_STD });
       if (spectral) addPowerIterationVector(b, rng, 'project.u', features);
     }
     if (this.byInstance) {
@@ -146,12 +158,9 @@ export class ConvGan implements GanModel {
     return b.vars;
   }
 
+  /** y (one-hot class, tags or vector) times the named [yWidth, n] weight. */
   private classEmbedding(p: TensorMap, cond: Conditioning, name: string): tf.Tensor2D {
-    if (!cond.labels) throw new Error(`model '${this.type}' needs class labels`);
-    // A one-hot product rather than tf.gather: gather's gradient needs UnsortedSegmentSum, which
-    // the WASM backend lacks, and with a handful of classes the product costs nothing.
-    const oneHot = tf.cast(tf.oneHot(cond.labels, this.numClasses), 'float32') as tf.Tensor2D;
-    return tf.matMul(oneHot, param(p, name) as tf.Tensor2D);
+    return tf.matMul(denseCondition(this.type, this, cond), param(p, name) as tf.Tensor2D);
   }
 
   private instanceFeatures(cond: Conditioning): tf.Tensor2D {

@@ -1,13 +1,36 @@
-import type { ModelConfig } from '../config/types';
+import type { ConditionKind, ModelConfig } from '../config/types';
 import { UserError } from '../errors';
 import type { Rng } from '../random/rng';
 import { ConvGan } from './convGan';
 import type { GanModel, ImageShape } from './ganModel';
 import { MlpCgan } from './mlpCgan';
 
-/** Whether a model type needs class labels from the data set. */
-export function needsLabels(type: ModelConfig['type']): boolean {
+/** Whether a model type has a y input (a class, tags or a vector, per model.condition). */
+export function hasConditionInput(type: ModelConfig['type']): boolean {
   return type === 'cgan' || type === 'cgan-mlp' || type === 'icgan-class';
+}
+
+/** model.condition; a run's config.json from before it existed has none and meant 'class'. */
+export function conditionKind(cfg: Pick<ModelConfig, 'condition'>): ConditionKind {
+  return (cfg.condition as ConditionKind | undefined) ?? 'class';
+}
+
+/** Whether a model needs class labels from the data set. */
+export function needsLabels(cfg: Pick<ModelConfig, 'type' | 'condition'>): boolean {
+  return hasConditionInput(cfg.type) && conditionKind(cfg) === 'class';
+}
+
+/** Whether a model is conditioned on a dense y: the images' tags or vectors. */
+export function needsConditionVectors(cfg: Pick<ModelConfig, 'type' | 'condition'>): boolean {
+  return denseConditionKind(cfg) !== null;
+}
+
+/** 'tags' or 'vector' for a model conditioned on them, null otherwise. */
+export function denseConditionKind(
+  cfg: Pick<ModelConfig, 'type' | 'condition'>,
+): 'tags' | 'vector' | null {
+  const kind = conditionKind(cfg);
+  return hasConditionInput(cfg.type) && kind !== 'class' ? kind : null;
 }
 
 /** Whether a model type is conditioned on instance features (IC-GAN). */
@@ -18,7 +41,8 @@ export function needsInstances(type: ModelConfig['type']): boolean {
 /**
  * Builds the configured model. `numClasses` is the data set's class count (0 when unlabelled);
  * a conditional model on unlabelled data is the user's mistake, reported as such. `featureDim` is
- * the size of the instance features for IC-GAN models.
+ * the size of the instance features for IC-GAN models; `conditionDim` the size of y for models
+ * conditioned on tags or vectors.
  */
 export function createModel(
   cfg: ModelConfig,
@@ -26,27 +50,49 @@ export function createModel(
   numClasses: number,
   rng: Rng,
   featureDim = 0,
+  conditionDim = 0,
 ): GanModel {
   if (needsInstances(cfg.type) && featureDim < 1) {
     throw new Error(`model '${cfg.type}' needs the instance features' size`);
   }
-  if (needsLabels(cfg.type) && numClasses < 2) {
+  if (needsConditionVectors(cfg)) {
+    if (conditionDim < 1) {
+      throw new UserError(
+        `model.condition '${cfg.condition}': the data set has no ${cfg.condition === 'tags' ? 'tags' : 'vectors'} (check data.sidecar)`,
+      );
+    }
+    // The dense y takes the place of the one-hot class: same parameters, y's size for the classes.
+    return buildModel(cfg, image, 0, rng, featureDim, conditionDim);
+  }
+  if (needsLabels(cfg) && numClasses < 2) {
     throw new UserError(
       numClasses === 0
         ? `model.type '${cfg.type}' needs class labels, but the data set has none (for a folder, put the images in one subfolder per class)`
         : `model.type '${cfg.type}' needs at least 2 classes, but the data set has ${numClasses}`,
     );
   }
+  return buildModel(cfg, image, numClasses, rng, featureDim, 0);
+}
+
+function buildModel(
+  cfg: ModelConfig,
+  image: ImageShape,
+  numClasses: number,
+  rng: Rng,
+  featureDim: number,
+  conditionDim: number,
+): GanModel {
+  const y = { numClasses, conditionDim };
   switch (cfg.type) {
     case 'dcgan':
-      return new ConvGan('dcgan', cfg, image, 0, 0, rng);
+      return new ConvGan('dcgan', cfg, image, { numClasses: 0, conditionDim: 0 }, 0, rng);
     case 'cgan':
-      return new ConvGan('cgan', cfg, image, numClasses, 0, rng);
+      return new ConvGan('cgan', cfg, image, y, 0, rng);
     case 'icgan':
-      return new ConvGan('icgan', cfg, image, 0, featureDim, rng);
+      return new ConvGan('icgan', cfg, image, { numClasses: 0, conditionDim: 0 }, featureDim, rng);
     case 'icgan-class':
-      return new ConvGan('icgan-class', cfg, image, numClasses, featureDim, rng);
+      return new ConvGan('icgan-class', cfg, image, y, featureDim, rng);
     case 'cgan-mlp':
-      return new MlpCgan(cfg.zDim, cfg.mlp, image, numClasses, rng);
+      return new MlpCgan(cfg.zDim, cfg.mlp, image, y, rng);
   }
 }

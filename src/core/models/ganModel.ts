@@ -9,6 +9,8 @@ export interface Conditioning {
   labels?: tf.Tensor1D;
   /** Instance features h (L2-normalised), one row per image: IC-GAN's conditioning. */
   instance?: tf.Tensor2D;
+  /** A dense y per image: multi-hot tags or a data vector (model.condition 'tags' / 'vector'). */
+  vector?: tf.Tensor2D;
 }
 
 /** Shape of the images a model produces and consumes. */
@@ -26,6 +28,8 @@ export interface GanModel {
   readonly zDim: number;
   /** Number of classes for label-conditional models, 0 otherwise. */
   readonly numClasses: number;
+  /** Size of the dense y (tags: the vocabulary; vector: its length), 0 for other models. */
+  readonly conditionDim: number;
   /** Size of the instance features h for instance-conditioned models, 0 otherwise. */
   readonly featureDim: number;
   readonly image: ImageShape;

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { InstanceIndex } from '../instances/instanceIndex';
 import type { Conditioning, GanModel } from '../models/ganModel';
 
 /**
@@ -10,6 +11,8 @@ export interface ConditionArrays {
   labels?: Int32Array | null;
   /** Instance features per image, n × featureDim (instance-conditioned models). */
   instances?: Float32Array | null;
+  /** Dense y per image, n × conditionDim: tags (0/1) or vectors (model.condition). */
+  vectors?: Float32Array | null;
 }
 
 /** Tensors for images [start, start + count) of `c`, for the parts the model uses. */
@@ -29,6 +32,11 @@ export function conditionTensors(
     const d = model.featureDim;
     out.instance = tf.tensor2d(c.instances.subarray(start * d, (start + count) * d), [count, d]);
   }
+  if (model.conditionDim > 0) {
+    if (!c.vectors) throw new Error(`model '${model.type}' needs a condition vector per image`);
+    const d = model.conditionDim;
+    out.vector = tf.tensor2d(c.vectors.subarray(start * d, (start + count) * d), [count, d]);
+  }
   return out;
 }
 
@@ -44,4 +52,24 @@ export function gatherRows(
     out.set(features.subarray(row * d, (row + 1) * d), i * d);
   }
   return out;
+}
+
+/**
+ * The class or tags/vector that training paired with instances `rows` (their own), for the parts
+ * of y the model has; instance i is training image i.
+ */
+export function ownConditions(
+  model: GanModel,
+  index: InstanceIndex,
+  rows: ArrayLike<number>,
+): Pick<ConditionArrays, 'labels' | 'vectors'> {
+  const labels = index.labels;
+  const list = Array.from(rows);
+  return {
+    labels: model.numClasses > 0 && labels ? Int32Array.from(list, (i) => labels[i] ?? 0) : null,
+    vectors:
+      model.conditionDim > 0 && index.conditions
+        ? gatherRows(index.conditions, index.conditionDim, list)
+        : null,
+  };
 }

@@ -3,7 +3,12 @@ import type { GanModel } from '../models/ganModel';
 import type { BnStats } from '../models/layers';
 import type { TensorMap } from '../models/paramStore';
 import type { InstanceIndex } from '../instances/instanceIndex';
-import { conditionTensors, gatherRows, type ConditionArrays } from './conditionArrays';
+import {
+  conditionTensors,
+  gatherRows,
+  ownConditions,
+  type ConditionArrays,
+} from './conditionArrays';
 
 const CHUNK = 64;
 
@@ -65,22 +70,28 @@ export function gridColumns(count: number): number {
 }
 
 /**
- * The conditions of a sample grid, one per row: a class for class-conditional models; for IC-GAN
- * a representative training instance, with its own class for the class-conditional variant.
+ * The conditions of a sample grid, one per row: a class for class-conditional models, a real
+ * image's tags or vector (`examples`, one row each) for models conditioned on them; for IC-GAN a
+ * representative training instance, with its own class or tags for the class-conditional variant.
  */
 export function gridConditions(
   model: GanModel,
   count: number,
   columns: number,
   instances: InstanceIndex | null,
+  examples: readonly (readonly number[])[] = [],
 ): ConditionArrays {
   if (model.featureDim > 0 && instances) {
     const rows = gridRows(count, columns, instances.representatives);
-    const own = instances.labels;
     return {
       instances: gatherRows(instances.features, instances.dim, rows),
-      labels: model.numClasses > 0 && own ? rows.map((i) => own[i] ?? 0) : null,
+      ...ownConditions(model, instances, rows),
     };
+  }
+  if (model.conditionDim > 0) {
+    if (examples.length === 0) throw new Error(`model '${model.type}' needs example conditions`);
+    const picked = gridRows(count, columns, Int32Array.from(examples.keys()));
+    return { vectors: Float32Array.from([...picked].flatMap((i) => [...(examples[i] ?? [])])) };
   }
   return { labels: gridLabels(count, columns, model.numClasses) };
 }

@@ -47,6 +47,7 @@ export function loadGenerator(
     meta.numClasses,
     new Rng(0),
     meta.featureDim ?? 0,
+    meta.conditionDim ?? 0,
   );
   // Only the generator is needed; its weights are replaced by the EMA copy.
   disposeVariables(model.discriminatorParams);

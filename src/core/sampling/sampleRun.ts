@@ -8,8 +8,13 @@ import { Rng } from '../random/rng';
 import { RUN_FILES } from '../run/runFolder';
 import { generateImages, gridColumns, gridConditions } from './generateImages';
 import { loadGenerator, resolveClass } from './loadGenerator';
+import {
+  applyConditionRequest,
+  hasConditionRequest,
+  type ConditionRequest,
+} from './conditionRequest';
 
-export interface SampleOptions {
+export interface SampleOptions extends ConditionRequest {
   count: number;
   /** Class name or index; without it a conditional model gets one class per grid row. */
   className?: string;
@@ -31,9 +36,23 @@ export async function sampleRun(
   try {
     const { model, meta } = gen;
     const columns = gridColumns(opts.count);
-    const cond = gridConditions(model, opts.count, columns, gen.instances);
+    const cond = gridConditions(
+      model,
+      opts.count,
+      columns,
+      gen.instances,
+      meta.conditionExamples ?? [],
+    );
     if (opts.className !== undefined) {
       cond.labels = new Int32Array(opts.count).fill(resolveClass(meta, opts.className));
+    }
+    if (hasConditionRequest(opts)) {
+      cond.vectors = applyConditionRequest(
+        meta,
+        cond.vectors ?? new Float32Array(0),
+        opts.count,
+        opts,
+      );
     }
     const z = new Rng(opts.seed).normals(opts.count * model.zDim, opts.truncation);
     const images = generateImages(model, model.generatorParams, gen.stats, z, cond);

@@ -13,27 +13,43 @@ const BATCH_SIZE = 64;
  * over a few random batches. Sampling with them makes an image independent of the other images
  * in its batch — one image from `icgan generate` looks as it would in a grid of 64. The noise,
  * classes and instances are seeded so the same weights always give the same statistics.
- * `instanceFeatures` (n × featureDim) are the instances to draw from for IC-GAN models.
+ * `instanceFeatures` (n × featureDim) are the instances to draw from for IC-GAN models;
+ * `conditionRows` (n × conditionDim) the real images' tags or vectors for models conditioned on
+ * them — random multi-hot vectors would give statistics of conditions G never sees. With both,
+ * an instance comes with its own y (instance i is image i).
  */
 export function computeStandingStats(
   model: GanModel,
   params: TensorMap,
   seed: number,
   instanceFeatures?: Float32Array,
+  conditionRows?: Float32Array,
 ): Map<string, BnStats> {
   const rng = new Rng(seed);
   const collected = new Map<string, BnStats[]>();
   const instanceCount =
     instanceFeatures && model.featureDim > 0 ? instanceFeatures.length / model.featureDim : 0;
+  const conditionCount =
+    conditionRows && model.conditionDim > 0 ? conditionRows.length / model.conditionDim : 0;
+  if (model.conditionDim > 0 && conditionCount === 0) {
+    throw new Error(`model '${model.type}' needs the images' conditions for its statistics`);
+  }
   for (let b = 0; b < BATCHES; b++) {
     const z = rng.normals(BATCH_SIZE * model.zDim);
     const labels = model.numClasses > 0 ? rng.ints(BATCH_SIZE, model.numClasses) : null;
+    const pool = instanceCount > 0 ? instanceCount : conditionCount;
+    // Drawn only when used, so models without instances or y keep their seeded stream.
+    const picked = pool > 0 ? rng.ints(BATCH_SIZE, pool) : new Int32Array(0);
     const instances =
       instanceFeatures && instanceCount > 0
-        ? gatherRows(instanceFeatures, model.featureDim, rng.ints(BATCH_SIZE, instanceCount))
+        ? gatherRows(instanceFeatures, model.featureDim, picked)
+        : null;
+    const vectors =
+      conditionRows && conditionCount > 0
+        ? gatherRows(conditionRows, model.conditionDim, picked)
         : null;
     tf.tidy(() => {
-      const cond = conditionTensors(model, { labels, instances }, 0, BATCH_SIZE);
+      const cond = conditionTensors(model, { labels, instances, vectors }, 0, BATCH_SIZE);
       model.generate(params, tf.tensor2d(z, [BATCH_SIZE, model.zDim]), cond, {
         kind: 'collect',
         out: collected,

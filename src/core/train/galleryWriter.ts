@@ -5,7 +5,7 @@ import { writeFileAtomic } from '../checkpoint/atomicWrite';
 import type { ImageDataset } from '../data/dataset';
 import { renderGallery, type GalleryRow as GalleryImageRow } from '../instances/galleryImage';
 import { Rng } from '../random/rng';
-import { gatherRows } from '../sampling/conditionArrays';
+import { gatherRows, ownConditions } from '../sampling/conditionArrays';
 import { generateImages } from '../sampling/generateImages';
 import { disposeStats } from '../sampling/standingStats';
 import type { TrainingSession } from './trainingSession';
@@ -39,10 +39,9 @@ export async function writeGallery(
         ...index.neighbours.subarray(instance * index.k, (instance + 1) * index.k),
       ];
       const repeated = new Int32Array(samplesPerRow).fill(instance);
-      const label = data.labels?.[instance];
       const samples = generateImages(model, session.ema, stats, z, {
         instances: gatherRows(index.features, index.dim, repeated),
-        labels: model.numClasses > 0 ? new Int32Array(samplesPerRow).fill(label ?? 0) : null,
+        ...ownConditions(model, index, repeated),
       });
       const neighbourPixels = new Float32Array(neighbours.length * size);
       neighbours.forEach((j, n) => neighbourPixels.set(image(j), n * size));
@@ -51,6 +50,7 @@ export async function writeGallery(
         neighbours: neighbourPixels,
         samples: samples.pixels,
       });
+      const label = data.labels?.[instance];
       described.push({
         instance,
         neighbours,

@@ -210,7 +210,7 @@ async function trainLoop(ctx: LoopContext): Promise<RunEndedEvent> {
   const checkpoint = async (): Promise<void> => {
     const stats = session.standingStats();
     try {
-      const { meta, tensors } = session.snapshot(stats, classNames);
+      const { meta, tensors } = session.snapshot(stats, classNames, session.conditionExamples());
       const { file, bytes } = await saveCheckpoint(
         path.join(runDir, RUN_FILES.checkpoints),
         session.step,
@@ -379,7 +379,7 @@ async function writeSampleGrid(ctx: LoopContext, emit: (e: RunEvent) => void): P
       session.ema,
       stats,
       z,
-      gridConditions(model, count, columns, session.instances),
+      gridConditions(model, count, columns, session.instances, session.conditionExamples()),
     );
     const { resolution: r, channels: c } = model.image;
     const grid = tileGrid(images.pixels, count, r, r, c, columns);

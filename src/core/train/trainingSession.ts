@@ -1,9 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorRecord } from '../checkpoint/checkpointFile';
 import type { TrainConfig } from '../config/types';
-import { gatherBatch, gatherLabels } from '../data/batch';
+import { conditionDim, gatherBatch, gatherConditionRows, gatherLabels } from '../data/batch';
 import type { ImageDataset } from '../data/dataset';
-import { createModel, needsInstances, needsLabels } from '../models/createModel';
+import {
+  conditionKind,
+  createModel,
+  denseConditionKind,
+  needsInstances,
+  needsLabels,
+} from '../models/createModel';
 import type { Conditioning } from '../models/ganModel';
 import type { InstanceIndex } from '../instances/instanceIndex';
 import { InstanceSampler } from '../instances/instanceSampler';
@@ -39,6 +45,17 @@ export interface CheckpointMeta {
   /** Size of the instance features (IC-GAN), 0 otherwise. */
   featureDim: number;
   classNames: string[] | null;
+  /** model.condition; absent in checkpoints from before it existed ('class'). */
+  condition?: 'class' | 'tags' | 'vector';
+  /** Size of the dense y (tags or vector), 0 otherwise. */
+  conditionDim?: number;
+  /** The tag vocabulary, in y's order, for models conditioned on tags. */
+  tagNames?: string[] | null;
+  /**
+   * A few real images' y (one per sample-grid row), so a grid can be drawn from the run without
+   * its data set.
+   */
+  conditionExamples?: number[][];
   resolution: number;
   channels: 1 | 3;
   rng: RngState;
@@ -67,6 +84,10 @@ export class TrainingSession {
 
   /** IC-GAN's instance-balanced sampler; null for models without instance conditioning. */
   private readonly sampler: InstanceSampler | null;
+  /** 'tags' or 'vector' when y is dense, null for class labels or no y. */
+  private readonly denseKind: 'tags' | 'vector' | null;
+  /** Every training image's dense y (count × conditionDim), for the standing statistics. */
+  readonly conditionRows: Float32Array | null;
 
   constructor(
     private readonly config: TrainConfig,
@@ -75,7 +96,17 @@ export class TrainingSession {
     readonly instances: InstanceIndex | null = null,
   ) {
     const initRng = new Rng(config.seed);
-    const numClasses = needsLabels(config.model.type) ? (data.classNames?.length ?? 0) : 0;
+    const numClasses = needsLabels(config.model) ? (data.classNames?.length ?? 0) : 0;
+    this.denseKind = denseConditionKind(config.model);
+    const yDim = this.denseKind ? conditionDim(data, this.denseKind) : 0;
+    this.conditionRows =
+      this.denseKind && yDim > 0
+        ? gatherConditionRows(
+            data,
+            this.denseKind,
+            Int32Array.from({ length: data.count }, (_, i) => i),
+          )
+        : null;
     if (needsInstances(config.model.type) && !instances) {
       throw new Error(`model '${config.model.type}' needs an instance index`);
     }
@@ -89,6 +120,7 @@ export class TrainingSession {
       numClasses,
       initRng,
       this.sampler && instances ? instances.dim : 0,
+      yDim,
     );
     this.ema = cloneVariables(this.model.generatorParams, 'EMA');
     const t = config.training;
@@ -128,6 +160,10 @@ export class TrainingSession {
       images = this.rng.ints(batch, data.count);
     }
     if (model.numClasses > 0) cond.labels = gatherLabels(data, images);
+    if (this.denseKind && model.conditionDim > 0) {
+      const rows = gatherConditionRows(data, this.denseKind, images);
+      cond.vector = tf.tensor2d(rows, [batch, model.conditionDim]);
+    }
     return { real: gatherBatch(data, images), cond };
   }
 
@@ -191,6 +227,26 @@ export class TrainingSession {
     };
   }
 
+  /**
+   * The y of up to `max` real images with distinct conditions, in data-set order: the rows of the
+   * sample grid for models conditioned on tags or vectors (stored in checkpoints for sampling).
+   */
+  conditionExamples(max = 16): number[][] {
+    const rows = this.conditionRows;
+    const d = this.model.conditionDim;
+    if (!rows || d === 0) return [];
+    const seen = new Set<string>();
+    const out: number[][] = [];
+    for (let i = 0; i < this.data.count && out.length < max; i++) {
+      const row = Array.from(rows.subarray(i * d, (i + 1) * d));
+      const key = row.join(',');
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push(row);
+    }
+    return out;
+  }
+
   /** Standing batch-norm statistics of the EMA generator at this step (see computeStandingStats). */
   standingStats(): Map<string, BnStats> {
     return computeStandingStats(
@@ -198,6 +254,7 @@ export class TrainingSession {
       this.ema,
       this.config.seed + 1,
       this.instances?.features,
+      this.conditionRows ?? undefined,
     );
   }
 
@@ -205,6 +262,7 @@ export class TrainingSession {
   snapshot(
     stats: ReadonlyMap<string, BnStats>,
     classNames: readonly string[] | null,
+    conditionExamples: number[][] = [],
   ): { meta: CheckpointMeta; tensors: TensorRecord[] } {
     const tensors: TensorRecord[] = [];
     const add = (name: string, t: tf.Tensor): void => {
@@ -230,6 +288,10 @@ export class TrainingSession {
       numClasses: this.model.numClasses,
       featureDim: this.model.featureDim,
       classNames: classNames ? [...classNames] : null,
+      condition: conditionKind(this.config.model),
+      conditionDim: this.model.conditionDim,
+      tagNames: this.denseKind === 'tags' ? [...(this.data.conditions?.tagNames ?? [])] : null,
+      conditionExamples,
       resolution: this.model.image.resolution,
       channels: this.model.image.channels,
       rng: this.rng.getState(),
@@ -246,10 +308,11 @@ export class TrainingSession {
     if (
       meta.modelType !== this.model.type ||
       meta.numClasses !== this.model.numClasses ||
+      (meta.conditionDim ?? 0) !== this.model.conditionDim ||
       meta.zDim !== this.model.zDim
     ) {
       throw new Error(
-        `checkpoint is for a ${meta.modelType} with ${meta.numClasses} classes and z of ${meta.zDim}, not this ${this.model.type}`,
+        `checkpoint is for a ${meta.modelType} with ${meta.numClasses} classes, a y of ${meta.conditionDim ?? 0} and z of ${meta.zDim}, not this ${this.model.type} (${this.model.numClasses}, ${this.model.conditionDim}, ${this.model.zDim})`,
       );
     }
     for (const [group, map] of this.groups()) assignAll(map, tensors, `${group}/`);
@@ -296,6 +359,7 @@ export class TrainingSession {
 function disposeConditioning(c: Conditioning): void {
   c.labels?.dispose();
   c.instance?.dispose();
+  c.vector?.dispose();
 }
 
 /** Assigns saved values to variables, checking that each exists with the same shape. */
