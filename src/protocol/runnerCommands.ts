@@ -60,13 +60,24 @@ export interface GenerateCommand {
   backend?: BackendName | 'auto';
 }
 
+/** Image → tags with the run's tagger (trained first when the run has none). */
+export interface TagCommand {
+  type: 'tag';
+  runDir: string;
+  images: string[];
+  top: number;
+  seed: number;
+  retrain?: boolean;
+  backend?: BackendName | 'auto';
+}
+
 /** Ask the job to write a checkpoint and exit cleanly at the end of the current step. */
 export interface StopCommand {
   type: 'stop';
 }
 
 export type RunnerCommand =
-  TrainCommand | ResumeCommand | SampleCommand | GenerateCommand | StopCommand;
+  TrainCommand | ResumeCommand | SampleCommand | GenerateCommand | TagCommand | StopCommand;
 
 export type JobCommand = Exclude<RunnerCommand, StopCommand>;
 
@@ -95,7 +106,20 @@ export interface GenerateOutput {
   neighbours?: { index: number; similarity: number; label?: string }[];
 }
 
-export type JobOutput = SampleOutput | GenerateOutput;
+export interface TagOutput {
+  kind: 'tag';
+  tagger: string;
+  /** Whether the tagger was trained by this job (the first request on a run). */
+  trained: boolean;
+  embedding: 'onehot' | 'skipgram';
+  images: {
+    image: string;
+    /** Best first: the share of generated tag vectors that voted for the tag, and their cosine. */
+    tags: { tag: string; score: number; similarity: number }[];
+  }[];
+}
+
+export type JobOutput = SampleOutput | GenerateOutput | TagOutput;
 
 export type RunnerMessage =
   | { type: 'event'; event: RunEvent }

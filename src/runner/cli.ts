@@ -9,6 +9,7 @@ import { evaluateRun } from '../core/metrics/evaluateRun';
 import { generateFromInstance } from '../core/sampling/generateFromInstance';
 import { splitTags } from '../core/sampling/conditionRequest';
 import { sampleRun } from '../core/sampling/sampleRun';
+import { tagImages } from '../core/tagging/tagRun';
 import { resumeRun, trainNew, type JobOptions } from '../core/train/trainJob';
 import type { RunEndedEvent } from '../protocol/runnerEvents';
 import { ProgressReporter, type OutputMode } from './progressReporter';
@@ -257,6 +258,47 @@ export function buildProgram(): Command {
       );
       process.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : `${result.grid}\n`);
     });
+
+  program
+    .command('tag')
+    .description(
+      "suggest tags for images with the run's image → tags cGAN (IC-GAN runs on data with tags; trained on first use)",
+    )
+    .argument('<run-dir>', 'the run folder')
+    .requiredOption(
+      '--image <file...>',
+      "image(s) to tag (PNG, JPEG or WebP), embedded with the run's extractor",
+    )
+    .option('--top <n>', 'tags listed per image', positiveInt('--top'), 10)
+    .option('--retrain', 'train the tagger again (after changing the tags or the tagging settings)')
+    .addOption(seedOption())
+    .addOption(backendOption().default('auto'))
+    .option('--json', 'print the result as JSON')
+    .action(
+      async (
+        runDir: string,
+        flags: { image: string[]; top: number; retrain?: boolean; seed: number } & RunFlags,
+      ) => {
+        await initBackend(flags.backend);
+        const result = await tagImages(
+          runDir,
+          { images: flags.image, top: flags.top, seed: flags.seed, retrain: flags.retrain },
+          (line) => process.stderr.write(`${line}\n`),
+        );
+        if (flags.json) {
+          process.stdout.write(`${JSON.stringify(result)}\n`);
+          return;
+        }
+        const lines = result.images.flatMap(({ image, tags }) => [
+          `${image}:`,
+          ...tags.map(
+            (t) =>
+              `  ${t.tag.padEnd(16)} ${t.score.toFixed(2)}  (cosine ${t.similarity.toFixed(3)})`,
+          ),
+        ]);
+        process.stdout.write(`${lines.join('\n')}\n`);
+      },
+    );
 
   program
     .command('neighbours')

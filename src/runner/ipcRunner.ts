@@ -8,6 +8,7 @@ import { neighboursOfImage } from '../core/instances/imageNeighbours';
 import { trainingImageLoader } from '../core/instances/runDataset';
 import { generateFromInstance } from '../core/sampling/generateFromInstance';
 import { sampleRun } from '../core/sampling/sampleRun';
+import { tagImages } from '../core/tagging/tagRun';
 import { resumeRun, trainNew, type JobOptions } from '../core/train/trainJob';
 import type {
   GenerateCommand,
@@ -32,7 +33,14 @@ function send(msg: RunnerMessage): void {
   process.send?.(msg, undefined, {}, () => undefined);
 }
 
-const COMMANDS = new Set<RunnerCommand['type']>(['train', 'resume', 'sample', 'generate', 'stop']);
+const COMMANDS = new Set<RunnerCommand['type']>([
+  'train',
+  'resume',
+  'sample',
+  'generate',
+  'tag',
+  'stop',
+]);
 
 function isCommand(value: unknown): value is RunnerCommand {
   const type = (value as { type?: unknown } | null)?.type;
@@ -95,6 +103,18 @@ async function runJob(cmd: JobCommand, shouldStop: () => boolean): Promise<numbe
       case 'generate':
         send({ type: 'result', output: await generate(cmd) });
         return 0;
+      case 'tag': {
+        await initBackend(cmd.backend ?? 'auto');
+        // Training the tagger takes a while on a run's first request: its log is the progress.
+        const log = (message: string): void =>
+          send({
+            type: 'event',
+            event: { type: 'log', time: new Date().toISOString(), level: 'info', message },
+          });
+        const result = await tagImages(cmd.runDir, cmd, log);
+        send({ type: 'result', output: { kind: 'tag', ...result } });
+        return 0;
+      }
     }
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);

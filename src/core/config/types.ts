@@ -114,6 +114,21 @@ export interface InstancesConfig {
   features: Record<string, unknown>;
 }
 
+/** Image → tags: the tagging cGAN and how suggestions are read off (src/core/tagging). */
+export interface TaggingConfig {
+  embedding: 'onehot' | 'skipgram';
+  embedDim: number;
+  steps: number;
+  batchSize: number;
+  pack: number;
+  zDim: number;
+  hidden: number;
+  learningRate: number;
+  samples: number;
+  nearestPerSample: number;
+  seed: number;
+}
+
 /** A config after validation, defaults and path resolution: what a run stores as config.json. */
 export interface TrainConfig {
   /** Absolute path of the *.icgan.json it came from. */
@@ -127,6 +142,7 @@ export interface TrainConfig {
   samples: SamplesConfig;
   checkpoints: CheckpointsConfig;
   instances: InstancesConfig;
+  tagging: TaggingConfig;
   /** Absolute path. */
   runsDir: string;
 }

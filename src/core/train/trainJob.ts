@@ -1,11 +1,9 @@
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { RunEndedEvent, RunEvent, StepEvent } from '../../protocol/runnerEvents';
 import { initBackend, type BackendName, type BackendReport } from '../backend/backendChain';
 import { writeFileAtomic } from '../checkpoint/atomicWrite';
 import { loadLatestCheckpoint, saveCheckpoint } from '../checkpoint/checkpointStore';
-import { resolveConfig } from '../config/loadConfig';
 import type { TrainConfig } from '../config/types';
 import type { ImageDataset } from '../data/dataset';
 import { loadDataset } from '../data/loadDataset';
@@ -23,6 +21,7 @@ import { encodePng } from '../image/pngEncode';
 import { countParameters } from '../models/paramStore';
 import { Rng } from '../random/rng';
 import { EventLog } from '../run/eventLog';
+import { loadRunConfig } from '../run/runConfig';
 import {
   createRunFolder,
   readRunInfo,
@@ -55,19 +54,7 @@ export async function trainNew(config: TrainConfig, opts: JobOptions = {}): Prom
 /** Continues a run folder from its newest valid checkpoint. */
 export async function resumeRun(runDir: string, opts: JobOptions = {}): Promise<RunEndedEvent> {
   const dir = path.resolve(runDir);
-  const configFile = path.join(dir, RUN_FILES.config);
-  if (!fs.existsSync(configFile))
-    throw new UserError(`${dir}: not a run folder (no ${RUN_FILES.config})`);
-  let stored: Record<string, unknown>;
-  try {
-    stored = JSON.parse(fs.readFileSync(configFile, 'utf8')) as Record<string, unknown>;
-  } catch (err) {
-    throw new UserError(`${configFile}: not valid JSON (${(err as Error).message})`);
-  }
-  // The stored config is re-validated: it may have been edited, or the data moved.
-  const { configPath, ...rest } = stored;
-  const config = resolveConfig(rest, typeof configPath === 'string' ? configPath : configFile);
-  return runJob({ ...config, name: String(stored.name ?? config.name) }, dir, opts);
+  return runJob(loadRunConfig(dir), dir, opts);
 }
 
 async function runJob(
