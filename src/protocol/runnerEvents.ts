@@ -44,6 +44,11 @@ export interface RunStartedEvent {
   classNames: string[];
   /** Whether the model conditions on instance features (IC-GAN): galleries and generation apply. */
   instanceConditioned: boolean;
+  /**
+   * The tag vocabulary of a model conditioned on tags (model.condition 'tags'): what a sample may
+   * be asked for. Empty otherwise; absent in runs from before tags existed.
+   */
+  tagNames?: string[];
 }
 
 export interface StepEvent {

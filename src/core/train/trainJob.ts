@@ -13,7 +13,7 @@ import {
   saveInstances,
   type PreparedInstances,
 } from '../instances/prepareInstances';
-import { needsInstances } from '../models/createModel';
+import { denseConditionKind, needsInstances } from '../models/createModel';
 import { writeGallery } from './galleryWriter';
 import { UserError } from '../errors';
 import { tileGrid } from '../image/imageGrid';
@@ -191,6 +191,8 @@ async function trainLoop(ctx: LoopContext): Promise<RunEndedEvent> {
     },
     classNames: [...(ctx.data.classNames ?? [])],
     instanceConditioned: session.model.featureDim > 0,
+    tagNames:
+      denseConditionKind(config.model) === 'tags' ? [...(ctx.data.conditions?.tagNames ?? [])] : [],
   });
 
   const classNames = ctx.data.classNames ?? null;
