@@ -5,7 +5,11 @@
  * for IC-GAN also the conditioning similarity). The paper's claims under test: IC-GAN beats the
  * unconditional GAN, and class-conditional IC-GAN beats cGAN.
  *
- *   npx tsx bench/quality.ts [--steps 3000] [--samples 2000] [--datasets shapes,fashion-mnist] [--out DIR]
+ * `--parts tags` adds the tag rows (bench/tagQuality.ts): tag-conditioned generation read by
+ * attribute classifiers, and image → tags against a supervised classifier.
+ *
+ *   npx tsx bench/quality.ts [--steps 3000] [--samples 2000] [--datasets shapes,fashion-mnist]
+ *                            [--parts models,tags] [--out DIR]
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -15,10 +19,22 @@ import { resolveConfig } from '../src/core/config/loadConfig';
 import { evaluateRun, type EvalResult } from '../src/core/metrics/evaluateRun';
 import { trainNew } from '../src/core/train/trainJob';
 import { flag } from './harness';
+import { tagQuality } from './tagQuality';
 
 const MODELS = ['dcgan', 'cgan', 'icgan', 'icgan-class'] as const;
 
 const FASHION = '/usr/share/datasets/fashion-mnist';
+
+/** Identical settings for every model; only the conditioning differs. */
+const MODEL = {
+  zDim: 64,
+  gWidth: 16,
+  dWidth: 16,
+  embedDim: 32,
+  dNorm: 'batch',
+  dMinibatchStd: true,
+};
+const TRAINING = { batchSize: 32, gLr: 2e-4, dLr: 2e-4, logEvery: 100 };
 
 function dataFor(name: string): Record<string, unknown> {
   if (name === 'shapes') return { source: 'shapes', count: 10000, resolution: 32 };
@@ -42,27 +58,21 @@ function dataFor(name: string): Record<string, unknown> {
 async function main(): Promise<void> {
   const steps = Number(flag('steps', '3000'));
   const samples = Number(flag('samples', '2000'));
-  const datasets = flag('datasets', 'shapes,fashion-mnist').split(',');
+  const parts = flag('parts', 'models,tags').split(',');
+  const datasets = parts.includes('models')
+    ? flag('datasets', 'shapes,fashion-mnist').split(',')
+    : [];
   const out = path.resolve(flag('out', path.join(os.tmpdir(), 'icgan-quality')));
   await initBackend('wasm');
   const rows: { dataset: string; result: EvalResult; seconds: number }[] = [];
   for (const dataset of datasets) {
     for (const type of MODELS) {
-      // Identical settings for every model; only the conditioning differs.
       const config = resolveConfig(
         {
           seed: 1,
           data: dataFor(dataset),
-          model: {
-            type,
-            zDim: 64,
-            gWidth: 16,
-            dWidth: 16,
-            embedDim: 32,
-            dNorm: 'batch',
-            dMinibatchStd: true,
-          },
-          training: { steps, batchSize: 32, gLr: 2e-4, dLr: 2e-4, logEvery: 100 },
+          model: { ...MODEL, type },
+          training: { ...TRAINING, steps },
           samples: { every: steps, count: 64 },
           checkpoints: { every: steps, keep: 1 },
           instances: { k: 5, representatives: 8, galleryEvery: steps },
@@ -84,6 +94,24 @@ async function main(): Promise<void> {
       process.stderr.write(`${dataset} ${type}: ${JSON.stringify(result)}\n`);
     }
   }
+  if (rows.length > 0) printModelTable(rows, steps, samples);
+  if (parts.includes('tags')) {
+    const lines = await tagQuality({
+      steps,
+      samples,
+      out,
+      model: MODEL,
+      training: { ...TRAINING, steps },
+    });
+    console.log(lines.join('\n'));
+  }
+}
+
+function printModelTable(
+  rows: { dataset: string; result: EvalResult; seconds: number }[],
+  steps: number,
+  samples: number,
+): void {
   console.log(
     `Same budget for every model: ${steps} steps of batch 32 at 32×32; ${samples} real and generated images.`,
   );

@@ -51,6 +51,9 @@ export interface GenerateCommand {
   count: number;
   candidates: number;
   className?: string;
+  /** Tags-conditioned runs: tags replacing, or added to, the nearest instance's own. */
+  tags?: string[];
+  addTags?: string[];
   truncation: number;
   seed: number;
   /** Also find this many nearest training instances of an image source (0: none). */

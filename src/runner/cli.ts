@@ -230,6 +230,12 @@ export function buildProgram(): Command {
       '--class <name|index>',
       "class to generate (class-conditional IC-GAN); default: the nearest instance's",
     )
+    .option(
+      '--tags <list>',
+      "tags to generate with, replacing the nearest instance's (tags-conditioned icgan-class)",
+      splitTags,
+    )
+    .option('--add-tags <list>', "tags added to the nearest instance's own", splitTags)
     .addOption(truncationOption())
     .addOption(seedOption())
     .option('--out <dir>', 'output folder (default: <run-dir>/generated/<time>/)')
@@ -250,6 +256,8 @@ export function buildProgram(): Command {
           count: flags.count,
           candidates: flags.candidates,
           className: flags.class,
+          tags: flags.tags,
+          addTags: flags.addTags,
           truncation: flags.truncation,
           seed: flags.seed,
           out: flags.out,
@@ -402,6 +410,8 @@ interface GenerateFlags extends RunFlags {
   count: number;
   candidates: number;
   class?: string;
+  tags?: string[];
+  addTags?: string[];
   truncation: number;
   seed: number;
   out?: string;

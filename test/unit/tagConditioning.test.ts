@@ -16,6 +16,7 @@ import {
   trainAttributeClassifiers,
 } from '../../src/core/metrics/tagConditioning';
 import { loadRunInstances } from '../../src/core/instances/prepareInstances';
+import { generateFromInstance } from '../../src/core/sampling/generateFromInstance';
 import { sampleRun } from '../../src/core/sampling/sampleRun';
 import { disposeStats } from '../../src/core/sampling/standingStats';
 import { trainNew } from '../../src/core/train/trainJob';
@@ -225,6 +226,30 @@ describe('conditioning on tags and vectors', function () {
         const r = await sampleRun(icganDir, { count: 4, truncation: 0, seed: 2, ...request });
         assert.ok(fs.existsSync(r.file));
       }
+      // Generation from an instance pairs it with its own tags, or with swapped ones.
+      for (const tags of [undefined, ['light']]) {
+        const g = await generateFromInstance(icganDir, {
+          source: { instance: 3 },
+          count: 2,
+          candidates: 4,
+          truncation: 0,
+          seed: 1,
+          tags,
+          out: path.join(dir, `gen-${tags ? 'swapped' : 'own'}`),
+        });
+        assert.equal(g.files.length, 2);
+      }
+      await assert.rejects(
+        generateFromInstance(icganDir, {
+          source: { instance: 3 },
+          count: 2,
+          candidates: 4,
+          truncation: 0,
+          seed: 1,
+          tags: ['purple'],
+        }),
+        /--tags: unknown tag 'purple' \(known: dark, light\)/,
+      );
     } finally {
       cleanup();
     }

@@ -4,6 +4,8 @@ import type { GanModel } from '../models/ganModel';
 import type { BnStats } from '../models/layers';
 import type { TensorMap } from '../models/paramStore';
 import { Rng } from '../random/rng';
+import type { InstanceIndex } from '../instances/instanceIndex';
+import { gatherRows } from '../sampling/conditionArrays';
 import { generateImages } from '../sampling/generateImages';
 import { ImageClassifier, type ClassifierOptions } from './imageClassifier';
 
@@ -96,7 +98,16 @@ export function measureTagConditioning(
   tagNames: readonly string[],
   data: ShapesDatasetWithAttributes,
   judges: AttributeClassifiers,
-  opts: { samples: number; seed: number; truncation?: number },
+  opts: {
+    samples: number;
+    seed: number;
+    truncation?: number;
+    /**
+     * For icgan-class: the run's instances. Each sample gets a random instance and another real
+     * image's tags, so the score is how well the tags override what the instance implies.
+     */
+    instances?: InstanceIndex;
+  },
 ): AttributeScore[] {
   if (model.conditionDim !== tagNames.length) {
     throw new Error(
@@ -117,12 +128,17 @@ export function measureTagConditioning(
       vectors[s * d + at] = 1;
     }
   });
+  const index = opts.instances;
+  if (model.featureDim > 0 && !index) throw new Error(`model '${model.type}' needs its instances`);
+  const instances = index
+    ? gatherRows(index.features, index.dim, rng.ints(opts.samples, index.count))
+    : null;
   const images = generateImages(
     model,
     params,
     stats,
     rng.normals(opts.samples * model.zDim, opts.truncation ?? 0),
-    { vectors },
+    { vectors, instances },
   );
   return [...judges.classifiers].map(([group, clf]) => {
     const predicted = clf.predict(images.pixels, opts.samples);

@@ -11,14 +11,19 @@ import type { InstanceIndex } from '../instances/instanceIndex';
 import { INSTANCE_FILES } from '../instances/prepareInstances';
 import { knnForQueries } from '../neighbours/cosineKnn';
 import { Rng } from '../random/rng';
-import { gatherRows } from './conditionArrays';
+import { gatherRows, ownConditions } from './conditionArrays';
+import {
+  applyConditionRequest,
+  hasConditionRequest,
+  type ConditionRequest,
+} from './conditionRequest';
 import { generateImages } from './generateImages';
 import { loadGenerator, resolveClass, type LoadedGenerator } from './loadGenerator';
 
 /** The conditioning of a generation: an image file (transfer) or a training instance. */
 export type InstanceSource = { image: string } | { instance: number };
 
-export interface GenerateOptions {
+export interface GenerateOptions extends ConditionRequest {
   source: InstanceSource;
   count: number;
   /** Candidates generated before keeping the `count` most similar (the official demo: 160 → 16). */
@@ -105,6 +110,15 @@ export async function generateFromInstance(
         `--class: this run's model (${gen.meta.modelType}) is not class-conditional`,
       );
     }
+    // A tags- or vector-conditioned run: the nearest instance's own y, unless swapped or added to.
+    let vectors: Float32Array | null = null;
+    if (gen.model.conditionDim > 0) {
+      const own = ownConditions(gen.model, index, new Int32Array(n).fill(cond.nearest)).vectors;
+      if (!own) throw new UserError(`${runDir}: the run's instance index has no tags or vectors`);
+      vectors = applyConditionRequest(gen.meta, own, n, opts);
+    } else if (hasConditionRequest(opts)) {
+      applyConditionRequest(gen.meta, new Float32Array(0), 0, opts); // throws the flag's error
+    }
     const rng = new Rng(opts.seed);
     const repeated = new Float32Array(n * index.dim);
     for (let i = 0; i < n; i++) repeated.set(cond.features, i * index.dim);
@@ -116,6 +130,7 @@ export async function generateFromInstance(
       {
         instances: repeated,
         labels: label !== undefined ? new Int32Array(n).fill(label) : null,
+        vectors,
       },
     );
     const ranked = rankBySimilarity(

@@ -1,0 +1,156 @@
+/**
+ * The tag rows of the quality benchmark (bench/quality.ts --parts tags), on `shapes`, whose true
+ * attributes are known:
+ * - tag conditioning: cgan and icgan-class conditioned on the images' tags (model.condition
+ *   'tags'), trained with the model table's settings; samples are asked for the four tags of a
+ *   random real image, and one classifier per attribute group (trained on real images) reads them.
+ * - image → tags: the tagging cGAN on the icgan-class run's own instance features (one-hot and
+ *   skip-gram tag vectors) against a supervised multi-label classifier on the same features;
+ *   precision@k and recall@k on held-out images against their true tags.
+ */
+import * as path from 'node:path';
+import { resolveConfig } from '../src/core/config/loadConfig';
+import type { ShapesDataConfig, TaggingConfig } from '../src/core/config/types';
+import {
+  createShapesDatasetWithAttributes,
+  shapesTagConditions,
+} from '../src/core/data/shapesDataset';
+import { loadRunInstances } from '../src/core/instances/prepareInstances';
+import {
+  measureTagConditioning,
+  trainAttributeClassifiers,
+  type AttributeScore,
+} from '../src/core/metrics/tagConditioning';
+import { loadGenerator } from '../src/core/sampling/loadGenerator';
+import { evaluateTagging, type RankingScore } from '../src/core/tagging/taggingEvaluation';
+import { trainNew } from '../src/core/train/trainJob';
+import { log } from './harness';
+
+const KS = [1, 3, 5] as const;
+
+interface ConditioningRow {
+  model: string;
+  scores: AttributeScore[];
+  seconds: number;
+}
+
+interface TaggingRow {
+  name: string;
+  scores: RankingScore[];
+}
+
+export async function tagQuality(opts: {
+  steps: number;
+  samples: number;
+  out: string;
+  model: Record<string, unknown>;
+  training: Record<string, unknown>;
+}): Promise<string[]> {
+  const data: ShapesDataConfig = { source: 'shapes', count: 10000, resolution: 32, seed: 0 };
+  const shapes = createShapesDatasetWithAttributes(data);
+  const started = performance.now();
+  const judges = trainAttributeClassifiers(shapes, { steps: 600, width: 16 });
+  log(`attribute classifiers in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  const conditioning: ConditioningRow[] = [];
+  let icganRun = '';
+  try {
+    for (const type of ['cgan', 'icgan-class'] as const) {
+      const config = resolveConfig(
+        {
+          seed: 1,
+          data,
+          model: { ...opts.model, type, condition: 'tags' },
+          training: opts.training,
+          samples: { every: opts.steps, count: 64 },
+          checkpoints: { every: opts.steps, keep: 1 },
+          instances: { k: 5, representatives: 8, galleryEvery: opts.steps },
+          runsDir: opts.out,
+          name: `shapes-${type}-tags`,
+        },
+        path.join(opts.out, `shapes-${type}-tags.icgan.json`),
+      );
+      const t0 = performance.now();
+      let runDir = '';
+      await trainNew(config, {
+        onEvent: (e) => {
+          if (e.type === 'run-started') runDir = e.runDir;
+        },
+      });
+      const seconds = (performance.now() - t0) / 1000;
+      if (type === 'icgan-class') icganRun = runDir;
+      const gen = loadGenerator(runDir);
+      try {
+        // icgan-class also needs an instance: a random one, so its own attributes compete with
+        // the requested tags (the "swap the class" use).
+        const scores = measureTagConditioning(
+          gen.model,
+          gen.model.generatorParams,
+          gen.stats,
+          gen.meta.tagNames ?? [],
+          shapes,
+          judges,
+          { samples: opts.samples, seed: 3, instances: gen.instances ?? undefined },
+        );
+        conditioning.push({ model: type, scores, seconds });
+        log(`${type} tags: ${JSON.stringify(scores)}`);
+      } finally {
+        gen.dispose();
+      }
+    }
+  } finally {
+    judges.dispose();
+  }
+
+  const index = loadRunInstances(icganRun);
+  const conditions = shapesTagConditions(shapes);
+  const tagging: TaggingRow[] = [];
+  let classifier: RankingScore[] = [];
+  let chance: RankingScore[] = [];
+  const base = resolveConfig({ data }, path.join(opts.out, 'tagging.icgan.json')).tagging;
+  for (const embedding of ['onehot', 'skipgram'] as const) {
+    const settings: TaggingConfig = { ...base, embedding };
+    const t0 = performance.now();
+    const r = evaluateTagging(
+      {
+        features: index.features,
+        dim: index.dim,
+        tags: conditions.tags,
+        names: conditions.tagNames,
+        count: index.count,
+      },
+      settings,
+      { trainFraction: 0.8, ks: KS, classifierSteps: 3000 },
+    );
+    log(`tagging ${embedding} in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    tagging.push({ name: `cGAN tagger, ${embedding} tag vectors`, scores: r.tagger });
+    classifier = r.classifier;
+    chance = r.chance;
+  }
+  tagging.push({ name: 'supervised multi-label classifier (reference)', scores: classifier });
+  tagging.push({ name: 'image-blind ranking (chance)', scores: chance });
+
+  const groups = conditioning[0]?.scores ?? [];
+  const lines = [
+    '',
+    `Tag conditioning on shapes (${opts.steps} steps, same settings as above; ${opts.samples} samples, each asking for a real image's four tags):`,
+    '',
+    `| model | ${groups.map((g) => `${g.group} (${g.values})`).join(' | ')} | train s |`,
+    `|---|${groups.map(() => '---').join('|')}|---|`,
+    ...conditioning.map(
+      (c) =>
+        `| ${c.model === 'cgan' ? 'cgan (tags)' : 'icgan-class (tags, on a random instance)'} | ${c.scores.map((s) => s.generatedAccuracy.toFixed(3)).join(' | ')} | ${c.seconds.toFixed(0)} |`,
+    ),
+    `| real images (classifier accuracy) | ${groups.map((g) => g.realAccuracy.toFixed(3)).join(' | ')} | |`,
+    `| chance | ${groups.map((g) => g.chance.toFixed(3)).join(' | ')} | |`,
+    '',
+    `Image → tags on the icgan-class run's instance features (${index.dim}-d), 80 % of the images to train, 20 % held out:`,
+    '',
+    `| tagger | ${KS.map((k) => `P@${k} | R@${k}`).join(' | ')} |`,
+    `|---|${KS.map(() => '---|---').join('|')}|`,
+    ...tagging.map(
+      (t) =>
+        `| ${t.name} | ${t.scores.map((s) => `${s.precision.toFixed(3)} | ${s.recall.toFixed(3)}`).join(' | ')} |`,
+    ),
+  ];
+  return lines;
+}
