@@ -40,7 +40,7 @@ export interface RunStartedEvent {
   totalSteps: number;
   resumed: boolean;
   parameters: { generator: number; discriminator: number };
-  /** The data set's class names (empty for unlabelled data). */
+  /** The classes the model can be asked for (class-conditional models), else empty. */
   classNames: string[];
   /** Whether the model conditions on instance features (IC-GAN): galleries and generation apply. */
   instanceConditioned: boolean;

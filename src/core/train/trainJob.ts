@@ -189,7 +189,8 @@ async function trainLoop(ctx: LoopContext): Promise<RunEndedEvent> {
       generator: countParameters(session.model.generatorParams),
       discriminator: countParameters(session.model.discriminatorParams),
     },
-    classNames: [...(ctx.data.classNames ?? [])],
+    // Only a model with a class input can be asked for a class (a tags model's data may have classes).
+    classNames: session.model.numClasses > 0 ? [...(ctx.data.classNames ?? [])] : [],
     instanceConditioned: session.model.featureDim > 0,
     tagNames:
       denseConditionKind(config.model) === 'tags' ? [...(ctx.data.conditions?.tagNames ?? [])] : [],
