@@ -1,29 +1,17 @@
 import { strict as assert } from 'node:assert';
-import { fork, spawn, spawnSync } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import type { RunnerMessage } from '../../src/protocol/runnerCommands';
 import type { RunEvent } from '../../src/protocol/runnerEvents';
+import { CLI, icgan, REPO_ROOT } from './support/icganCli';
 import { makeTempDir } from './support/tempDir';
 import { tinyConfigJson } from './support/tinyConfig';
 
 // These tests run the bundles that `npm run build` writes, as a user or the extension would.
-const ROOT = path.join(__dirname, '..', '..');
-const CLI = path.join(ROOT, 'dist', 'cli.js');
+const ROOT = REPO_ROOT;
 const RUNNER = path.join(ROOT, 'dist', 'runner.js');
-
-function icgan(
-  args: string[],
-  cwd: string,
-): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
-    cwd,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 function writeConfig(dir: string, name: string, value: unknown): string {
   const file = path.join(dir, name);

@@ -1,5 +1,4 @@
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -12,22 +11,8 @@ import { oneHotEmbeddings, skipGramEmbeddings } from '../../src/core/tagging/tag
 import { trainTagGan } from '../../src/core/tagging/tagGan';
 import { loadTagger, saveTagger, TAGGER_FILE } from '../../src/core/tagging/taggerStore';
 import type { TagOutput } from '../../src/protocol/runnerCommands';
+import { icgan } from './support/icganCli';
 import { makeTempDir } from './support/tempDir';
-
-const ROOT = path.resolve(__dirname, '..', '..');
-const CLI = path.join(ROOT, 'dist', 'cli.js');
-
-function icgan(
-  args: string[],
-  cwd: string,
-): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
-    cwd,
-    encoding: 'utf8',
-    timeout: 240_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 function cosine(v: Float32Array, d: number, a: number, b: number): number {
   let s = 0;
@@ -159,7 +144,7 @@ describe('image → tags', function () {
           runsDir: 'runs',
         }),
       );
-      const train = icgan(['train', config, '--json'], dir);
+      const train = icgan(['train', config, '--json'], dir, 240_000);
       assert.equal(train.code, 0, train.stderr);
       const runs = path.join(dir, 'runs');
       const runDir = path.join(runs, fs.readdirSync(runs).find((n) => !n.startsWith('.')) ?? '');
@@ -181,7 +166,11 @@ describe('image → tags', function () {
         );
         files.push(file);
       }
-      const first = icgan(['tag', runDir, '--image', ...files, '--top', '3', '--json'], dir);
+      const first = icgan(
+        ['tag', runDir, '--image', ...files, '--top', '3', '--json'],
+        dir,
+        240_000,
+      );
       assert.equal(first.code, 0, first.stderr);
       assert.match(
         first.stderr,
