@@ -106,7 +106,11 @@ export async function tagQuality(opts: {
   const tagging: TaggingRow[] = [];
   let classifier: RankingScore[] = [];
   let chance: RankingScore[] = [];
-  const base = resolveConfig({ data }, path.join(opts.out, 'tagging.icgan.json')).tagging;
+  // The schema's tagging defaults, as a config without a tagging section gets them.
+  const base = resolveConfig(
+    { data, model: { type: 'icgan' } },
+    path.join(opts.out, 'tagging.icgan.json'),
+  ).tagging;
   for (const embedding of ['onehot', 'skipgram'] as const) {
     const settings: TaggingConfig = { ...base, embedding };
     const t0 = performance.now();

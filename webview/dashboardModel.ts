@@ -5,13 +5,16 @@
  * views can skip work with identity checks (unchanged loss points keep their identity too, which
  * lets the charts append instead of rebuilding).
  */
-import type {
-  DashboardState,
-  GeneratedView,
-  HostToWebview,
-  LossPoint,
-  RunSummary,
-  RunView,
+import {
+  MAX_SUGGESTED_TAGS,
+  MAX_TAG_SAMPLES,
+  type DashboardState,
+  type GeneratedView,
+  type HostToWebview,
+  type LossPoint,
+  type RunSummary,
+  type RunView,
+  type TagSamplesView,
 } from '../src/protocol/webviewMessages';
 
 /** Log lines kept per run (the newest). */
@@ -21,6 +24,12 @@ export interface PendingGenerate {
   requestId: number;
   run: string;
   instance: number;
+}
+
+/** A tag-sampling request (the Tags tab) the host has not answered yet. */
+export interface PendingTagSamples {
+  requestId: number;
+  run: string;
 }
 
 export interface DashboardModel {
@@ -34,6 +43,11 @@ export interface DashboardModel {
   generateError: string | null;
   /** Bumped whenever a generation without requestId (started elsewhere) arrives. */
   transferSeq: number;
+  /** The Tags tab's request in flight, and its last failure (cleared by the next request). */
+  tagPending: PendingTagSamples | null;
+  tagError: string | null;
+  /** Bumped whenever a suggested-tags entry (started from the Explorer) arrives. */
+  suggestedSeq: number;
 }
 
 export const initialModel: DashboardModel = {
@@ -42,6 +56,9 @@ export const initialModel: DashboardModel = {
   pending: null,
   generateError: null,
   transferSeq: 0,
+  tagPending: null,
+  tagError: null,
+  suggestedSeq: 0,
 };
 
 const HOST_TYPES: ReadonlySet<string> = new Set<HostToWebview['type']>([
@@ -55,6 +72,8 @@ const HOST_TYPES: ReadonlySet<string> = new Set<HostToWebview['type']>([
   'training',
   'runData',
   'generated',
+  'tagSamples',
+  'suggestedTags',
   'generateFailed',
 ]);
 
@@ -242,7 +261,36 @@ export function reduce(model: DashboardModel, msg: HostToWebview): DashboardMode
         generateError: answered ? null : model.generateError,
       };
     }
+    case 'tagSamples': {
+      const { type: _type, ...view } = msg;
+      const state = model.state
+        ? {
+            ...model.state,
+            tagSamples: [view, ...model.state.tagSamples].slice(0, MAX_TAG_SAMPLES),
+          }
+        : null;
+      const answered = model.tagPending?.requestId === view.requestId;
+      return {
+        ...model,
+        state,
+        tagPending: answered ? null : model.tagPending,
+        tagError: answered ? null : model.tagError,
+      };
+    }
+    case 'suggestedTags': {
+      if (!model.state) return model;
+      const suggestedTags = [msg.view, ...model.state.suggestedTags].slice(0, MAX_SUGGESTED_TAGS);
+      return {
+        ...model,
+        state: { ...model.state, suggestedTags },
+        suggestedSeq: model.suggestedSeq + 1,
+      };
+    }
     case 'generateFailed': {
+      // Request ids come from one counter: a tag-sampling id is never a gallery one.
+      if (msg.requestId !== undefined && model.tagPending?.requestId === msg.requestId) {
+        return { ...model, tagPending: null, tagError: msg.message };
+      }
       const answered = msg.requestId === undefined || model.pending?.requestId === msg.requestId;
       return {
         ...model,
@@ -258,6 +306,14 @@ export function reduce(model: DashboardModel, msg: HostToWebview): DashboardMode
 /** Records a generation the webview just asked for. */
 export function requestGenerate(model: DashboardModel, pending: PendingGenerate): DashboardModel {
   return { ...model, pending, generateError: null };
+}
+
+/** Records a tag-sampling request the webview just sent. */
+export function requestTagSamples(
+  model: DashboardModel,
+  pending: PendingTagSamples,
+): DashboardModel {
+  return { ...model, tagPending: pending, tagError: null };
 }
 
 /** Drops the compared run. */
@@ -287,6 +343,20 @@ export function latestRequested(
     if (g.requestId !== undefined && g.run === run) return g;
   }
   return undefined;
+}
+
+/** Tag-sample grids of `run`, newest first (the first is the one shown). */
+export function tagSamplesOf(samples: readonly TagSamplesView[], run: string): TagSamplesView[] {
+  return samples.filter((s) => s.run === run);
+}
+
+/**
+ * The picked tags a run can be asked for, in the vocabulary's order: a selection remembered from
+ * another run (or an older vocabulary) keeps only the tags this run knows.
+ */
+export function pickableTags(tagNames: readonly string[], picked: readonly string[]): string[] {
+  const chosen = new Set(picked);
+  return tagNames.filter((t) => chosen.has(t));
 }
 
 export interface HeaderActions {

@@ -14,6 +14,8 @@ import {
   latestRequested,
   reduce,
   requestGenerate,
+  requestTagSamples,
+  tagSamplesOf,
   type DashboardModel,
 } from './dashboardModel';
 import { el, formatNumber, setText, show } from './dom';
@@ -24,6 +26,8 @@ import { LossCharts } from './lossCharts';
 import { RunsView } from './runsView';
 import { SamplesView } from './samplesView';
 import { MAX_SMOOTHING } from './smoothing';
+import { SuggestedTagsList } from './suggestedTagsView';
+import { TagPicker, type TagSampleRequest } from './tagPicker';
 import { onThemeChange } from './theme';
 import { TransferView } from './transferView';
 import { restoreUiState, TABS, type TabId, type UiState } from './uiState';
@@ -33,6 +37,8 @@ const vscode = getVsCodeApi();
 let model: DashboardModel = initialModel;
 let ui: UiState = restoreUiState(vscode.getState(), randomSeed());
 let restored = false;
+/** A suggestion arrived from the Explorer: show it once rendered. */
+let revealSuggestion = false;
 
 const post = (message: WebviewToHost): void => vscode.postMessage(message);
 
@@ -63,6 +69,8 @@ const gallery = new GalleryPanel({
   generate,
 });
 const transfers = new TransferView();
+const tagPicker = new TagPicker({ settings: (patch) => setUi(patch), generate: sampleTags });
+const suggestions = new SuggestedTagsList();
 const runs = new RunsView((run) => {
   setUi({ shownRun: run, sampleStep: null });
   post({ type: 'loadRun', run, purpose: 'show' });
@@ -70,6 +78,7 @@ const runs = new RunsView((run) => {
 });
 const log = new LogView();
 gallery.restore(ui);
+tagPicker.restore(ui);
 
 const smoothing = el('input', {
   class: 'smoothing-input',
@@ -129,6 +138,13 @@ const panels: Record<TabId, HTMLElement> = {
   samples: samples.element,
   gallery: gallery.element,
   generated: transfers.element,
+  tags: el(
+    'section',
+    { class: 'tags' },
+    tagPicker.element,
+    el('vscode-divider'),
+    suggestions.element,
+  ),
   runs: runs.element,
   log: log.element,
 };
@@ -195,6 +211,15 @@ function generate(request: GenerateRequest): void {
   });
 }
 
+function sampleTags(request: TagSampleRequest): void {
+  const run = model.state?.current?.summary.name;
+  if (!run || model.tagPending || !model.state?.trusted) return;
+  const requestId = ui.nextRequestId;
+  setUi({ nextRequestId: requestId + 1 });
+  model = requestTagSamples(model, { requestId, run });
+  post({ type: 'sampleTags', requestId, run, ...request });
+}
+
 /** Re-asks for what the user was looking at before the webview was rebuilt. */
 function restoreRequests(): void {
   const state = model.state;
@@ -239,6 +264,10 @@ function onHostMessage(message: HostToWebview): void {
   const current = model.state?.current?.summary.name ?? null;
   if (ui.compareRun !== null && ui.compareRun === current) setUi({ compareRun: null });
   if (model.transferSeq !== before.transferSeq) selectTab('generated');
+  if (model.suggestedSeq !== before.suggestedSeq) {
+    selectTab('tags');
+    revealSuggestion = true;
+  }
   schedule();
 }
 
@@ -295,6 +324,19 @@ function render(): void {
     result: current ? latestRequested(state.generated, current.summary.name) : undefined,
   });
   transfers.update(state.generated);
+  tagPicker.update({
+    view: current,
+    trusted: state.trusted,
+    ui,
+    pending: model.tagPending,
+    error: model.tagError,
+    samples: current ? tagSamplesOf(state.tagSamples, current.summary.name) : [],
+  });
+  suggestions.update(state.suggestedTags);
+  if (revealSuggestion) {
+    revealSuggestion = false;
+    suggestions.revealNewest();
+  }
   runs.update(state.runs, current?.summary.name ?? null, model.compare?.summary.name ?? null);
   log.update(current ? current.log : null);
 }

@@ -11,6 +11,7 @@ export const TABS = [
   { id: 'samples', label: 'Samples' },
   { id: 'gallery', label: 'Gallery' },
   { id: 'generated', label: 'Generated' },
+  { id: 'tags', label: 'Tags' },
   { id: 'runs', label: 'Runs' },
   { id: 'log', label: 'Log' },
 ] as const;
@@ -22,6 +23,8 @@ export const TRUNCATION_MAX = 2;
 export const COUNT_MAX = 64;
 /** Seeds stay within int32 so every consumer reads them the same. */
 export const SEED_MAX = 0x7fffffff;
+/** Tags remembered as picked (the protocol's limit per request). */
+export const PICKED_TAGS_MAX = 64;
 
 export interface UiState {
   tab: TabId;
@@ -35,6 +38,11 @@ export interface UiState {
   /** '' = the nearest instance's class. */
   className: string;
   count: number;
+  /** The Tags tab's own settings: the tags picked, and the grid's seed, truncation and count. */
+  pickedTags: string[];
+  tagSeed: number;
+  tagTruncation: number;
+  tagCount: number;
   compareRun: string | null;
   /** A run the user opened from the Runs tab (null: whatever the host shows). */
   shownRun: string | null;
@@ -53,6 +61,10 @@ export function defaultUiState(seed: number): UiState {
     truncation: 1,
     className: '',
     count: 8,
+    pickedTags: [],
+    tagSeed: seed,
+    tagTruncation: 1,
+    tagCount: 16,
     compareRun: null,
     shownRun: null,
     nextRequestId: 1,
@@ -66,6 +78,10 @@ const isInt = (v: unknown, min: number, max: number): v is number =>
 const isNumberIn = (v: unknown, min: number, max: number): v is number =>
   typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max;
 const stringOrNull = (v: unknown): string | null => (typeof v === 'string' && v ? v : null);
+const isTagList = (v: unknown): v is string[] =>
+  Array.isArray(v) &&
+  v.length <= PICKED_TAGS_MAX &&
+  v.every((t) => typeof t === 'string' && t.trim() !== '');
 
 /** The stored state, field by field, falling back to defaults for anything missing or invalid. */
 export function restoreUiState(raw: unknown, seed: number): UiState {
@@ -85,6 +101,12 @@ export function restoreUiState(raw: unknown, seed: number): UiState {
       : d.truncation,
     className: typeof r.className === 'string' ? r.className : d.className,
     count: isInt(r.count, 1, COUNT_MAX) ? r.count : d.count,
+    pickedTags: isTagList(r.pickedTags) ? [...r.pickedTags] : d.pickedTags,
+    tagSeed: isInt(r.tagSeed, 0, SEED_MAX) ? r.tagSeed : d.tagSeed,
+    tagTruncation: isNumberIn(r.tagTruncation, TRUNCATION_MIN, TRUNCATION_MAX)
+      ? r.tagTruncation
+      : d.tagTruncation,
+    tagCount: isInt(r.tagCount, 1, COUNT_MAX) ? r.tagCount : d.tagCount,
     compareRun: stringOrNull(r.compareRun),
     shownRun: stringOrNull(r.shownRun),
     nextRequestId: isInt(r.nextRequestId, 1, Number.MAX_SAFE_INTEGER)

@@ -69,22 +69,31 @@ export const COMMANDS: Record<string, CommandFactory> = {
   },
 
   'icgan.generateFromImage': (studio) => async (arg) => {
-    let image = argImagePath(arg);
-    if (!image) {
-      const picked = await vscode.window.showOpenDialog({
-        canSelectMany: false,
-        filters: { Images: ['png', 'jpg', 'jpeg', 'webp'] },
-        openLabel: 'Generate from this image',
-      });
-      image = picked?.[0]?.fsPath;
-    }
+    const image = await pickImage(arg, 'Generate from this image');
     if (image) await studio.generateFromImage(image);
+  },
+
+  'icgan.suggestTags': (studio) => async (arg) => {
+    const image = await pickImage(arg, 'Suggest tags for this image');
+    if (image) await studio.suggestTags(image);
   },
 
   'icgan.newConfig': (studio) => (arg) => newConfig(studio.extensionUri, arg),
 
   'icgan.showLog': (studio) => () => studio.log.show(),
 };
+
+/** The explorer's image, else one from an open dialog (palette). */
+async function pickImage(arg: unknown, openLabel: string): Promise<string | undefined> {
+  const image = argImagePath(arg);
+  if (image) return image;
+  const picked = await vscode.window.showOpenDialog({
+    canSelectMany: false,
+    filters: { Images: ['png', 'jpg', 'jpeg', 'webp'] },
+    openLabel,
+  });
+  return picked?.[0]?.fsPath;
+}
 
 export function registerCommands(studio: Studio): vscode.Disposable[] {
   return Object.entries(COMMANDS).map(([id, factory]) =>

@@ -3,11 +3,15 @@ import * as vscode from 'vscode';
 import { listRuns, readRun, type RunRecord } from '../core/run/runIndex';
 import type { RunEvent } from '../protocol/runnerEvents';
 import {
+  MAX_SUGGESTED_TAGS,
+  MAX_TAG_SAMPLES,
   parseWebviewMessage,
   type DashboardState,
   type GeneratedView,
   type HostToWebview,
   type LossPoint,
+  type SuggestedTagsView,
+  type TagSamplesView,
   type WebviewToHost,
 } from '../protocol/webviewMessages';
 import { dashboardHtml } from './dashboardHtml';
@@ -48,6 +52,9 @@ const MAX_GENERATED = 20;
 export class DashboardPanel implements vscode.Disposable {
   private ready = false;
   private readonly generated: GeneratedView[] = [];
+  /** Newest first, like the state that carries them. */
+  private readonly tagSamples: TagSamplesView[] = [];
+  private readonly suggestedTags: SuggestedTagsView[] = [];
   /** The run shown: set by a training's run-started, or the newest on disk. */
   private currentRun: string | undefined;
   private readonly subs: vscode.Disposable[] = [];
@@ -142,6 +149,16 @@ export class DashboardPanel implements vscode.Disposable {
     this.post({ type: 'generated', view });
   }
 
+  addTagSamples(view: TagSamplesView): void {
+    pushNewest(this.tagSamples, view, MAX_TAG_SAMPLES);
+    this.post({ type: 'tagSamples', ...view });
+  }
+
+  addSuggestedTags(view: SuggestedTagsView): void {
+    pushNewest(this.suggestedTags, view, MAX_SUGGESTED_TAGS);
+    this.post({ type: 'suggestedTags', view });
+  }
+
   post(message: HostToWebview): void {
     // A hidden webview drops messages; it asks for the full state when it shows again.
     if (this.ready) void this.panel.webview.postMessage(message);
@@ -166,6 +183,8 @@ export class DashboardPanel implements vscode.Disposable {
       runs: runs.map(summaryOf),
       current: current ? buildRunView(current, this.toUri) : null,
       generated: [...this.generated],
+      tagSamples: [...this.tagSamples],
+      suggestedTags: [...this.suggestedTags],
     };
   }
 
@@ -224,4 +243,9 @@ export class DashboardPanel implements vscode.Disposable {
     }
     this.host.handle(this.configPath, message);
   }
+}
+
+function pushNewest<T>(list: T[], item: T, max: number): void {
+  list.unshift(item);
+  if (list.length > max) list.length = max;
 }

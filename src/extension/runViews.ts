@@ -113,6 +113,7 @@ export function buildRunView(record: RunRecord, toUri: ToUri): RunView {
     backend: null,
     classNames: [],
     instanceConditioned: record.info.model === 'icgan' || record.info.model === 'icgan-class',
+    tagNames: [],
     losses: [],
     samples: [],
     gallery: null,
@@ -130,6 +131,8 @@ export function applyEvent(view: RunView, runDir: string, e: RunEvent, toUri: To
       view.backend = e.backend;
       // Only a class-conditional model can swap the class; the others ignore labels.
       view.classNames = CLASS_CONDITIONAL.has(e.model) ? (e.classNames ?? []) : [];
+      // Runs from before tags existed have no tagNames: not tags-conditioned.
+      view.tagNames = e.tagNames ?? [];
       view.instanceConditioned = e.instanceConditioned ?? view.instanceConditioned;
       // A resumed run replays from its checkpoint: drop the steps after it.
       view.losses = view.losses.filter((p) => p.step <= e.startStep);

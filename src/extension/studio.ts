@@ -3,18 +3,27 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { listRuns, runsDirOfConfig, type RunRecord } from '../core/run/runIndex';
+import { RUN_FILES } from '../core/run/runFolder';
 import type { GenerateOutput, JobCommand } from '../protocol/runnerCommands';
+import type { RunEvent } from '../protocol/runnerEvents';
 import type { GeneratedView, WebviewToHost } from '../protocol/webviewMessages';
 import { ConfigHoverProvider } from './configHover';
 import { findFieldOffset } from './configText';
 import { DASHBOARD_VIEW_TYPE, DashboardPanel, type DashboardHost } from './dashboardPanel';
-import { describeExit, runToResult } from './runnerProcess';
+import { describeExit, runToResult, type RunnerOptions } from './runnerProcess';
 import { readSettings, runnerEnv } from './settings';
 import { TrainingStatusBar } from './statusBar';
 import { CONFIG_GLOB, workspaceConfigs } from './targets';
 import { Training } from './training';
 
 const INSTANCE_MODELS = new Set(['icgan', 'icgan-class']);
+
+/** Tags the tagger lists per image (the dashboard shows them all). */
+const SUGGESTED_TAGS = 10;
+/** Of those, the ones the notification names and Copy Tags copies. */
+const NOTIFIED_TAGS = 5;
+
+type InstanceRun = { run: RunRecord; configPath: string };
 
 /**
  * The extension's one context object: it owns the subscriptions, the runner processes (one
@@ -234,6 +243,9 @@ export class Studio implements vscode.Disposable, DashboardHost {
       case 'generate':
         void this.generateFromInstance(configPath, message);
         break;
+      case 'sampleTags':
+        void this.sampleFromTags(configPath, message);
+        break;
       case 'openLog':
         this.log.show(true);
         break;
@@ -292,26 +304,9 @@ export class Studio implements vscode.Disposable, DashboardHost {
   /** Instance transfer from an image in the explorer: the paper's headline use. */
   async generateFromImage(imagePath: string): Promise<void> {
     if (!this.requireTrust('generation')) return;
-    const candidates = await this.instanceRuns();
-    if (candidates.length === 0) {
-      void vscode.window.showErrorMessage(
-        'IC-GAN: no trained IC-GAN run (model icgan or icgan-class, with a checkpoint) in this workspace. Train one first.',
-      );
-      return;
-    }
-    let chosen = candidates[0];
-    if (candidates.length > 1) {
-      const pick = await vscode.window.showQuickPick(
-        candidates.map((c, i) => ({
-          label: c.run.name,
-          description: `${path.basename(c.configPath)} · ${c.run.info.model} · step ${c.run.info.step}${i === 0 ? ' · newest' : ''}`,
-          c,
-        })),
-        { placeHolder: `Generate from ${path.basename(imagePath)} with which run?` },
-      );
-      if (!pick) return;
-      chosen = pick.c;
-    }
+    const chosen = await this.pickInstanceRun(
+      `Generate from ${path.basename(imagePath)} with which run?`,
+    );
     if (!chosen) return;
     const { run, configPath } = chosen;
     const opts = { seed: randomInt(2 ** 31 - 1), truncation: 1, count: 16 };
@@ -356,9 +351,164 @@ export class Studio implements vscode.Disposable, DashboardHost {
     }
   }
 
+  /** A grid from a tags-conditioned run in which every image has the tags the dashboard picked. */
+  private async sampleFromTags(
+    configPath: string,
+    m: Extract<WebviewToHost, { type: 'sampleTags' }>,
+  ): Promise<void> {
+    const dash = this.dashboards.get(configPath);
+    if (!dash) return;
+    const fail = (message: string): void =>
+      dash.post({ type: 'generateFailed', requestId: m.requestId, message });
+    const run = dash.runRecord(m.run);
+    if (!run) {
+      fail(`${m.run} is not a run of this config`);
+      return;
+    }
+    if (!this.requireTrust('generation')) {
+      fail('untrusted workspace');
+      return;
+    }
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    try {
+      const output = await runToResult(
+        {
+          type: 'sample',
+          runDir: run.dir,
+          count: m.count,
+          tags: m.tags,
+          truncation: m.truncation,
+          seed: m.seed,
+          // Under the run folder, so the webview may load it (localResourceRoots).
+          out: path.join(run.dir, RUN_FILES.samples, `tags-${stamp}.png`),
+          backend: readSettings().backend,
+        },
+        this.runnerOptions(),
+      );
+      if (output.kind !== 'sample') throw new Error('the runner answered with no samples');
+      dash.addTagSamples({
+        requestId: m.requestId,
+        run: run.name,
+        tags: m.tags,
+        uri: dash.toUri(output.file),
+        count: output.count,
+        columns: output.columns,
+      });
+    } catch (err) {
+      const message = (err as Error).message;
+      this.log.error(`sample ${m.tags.join(', ')} from ${run.name}: ${message}`);
+      fail(message);
+    }
+  }
+
+  /** Image → tags with an IC-GAN run's tagger (trained by the runner on the run's first request). */
+  async suggestTags(imagePath: string): Promise<void> {
+    if (!this.requireTrust('tag suggestion')) return;
+    const name = path.basename(imagePath);
+    const chosen = await this.pickInstanceRun(`Suggest tags for ${name} with which run?`);
+    if (!chosen) return;
+    const { run, configPath } = chosen;
+    try {
+      const output = await vscode.window.withProgress(
+        {
+          location: vscode.ProgressLocation.Notification,
+          title: `IC-GAN: suggesting tags for ${name} with ${run.name} (the first request on a run trains its tagger: a minute or more)`,
+        },
+        (progress) =>
+          runToResult(
+            {
+              type: 'tag',
+              runDir: run.dir,
+              images: [imagePath],
+              top: SUGGESTED_TAGS,
+              // Fixed, as the CLI's default: the same image gets the same suggestions.
+              seed: 0,
+              backend: readSettings().backend,
+            },
+            {
+              ...this.runnerOptions(),
+              // The tagger's training log is the only progress there is.
+              onEvent: (e) => {
+                if (e.type !== 'log') return;
+                this.logRunnerLine(run.name, e);
+                progress.report({ message: e.message });
+              },
+            },
+          ),
+      );
+      if (output.kind !== 'tag') throw new Error('the runner answered with no tags');
+      const tags = output.images[0]?.tags ?? [];
+      this.log.info(
+        `tags for ${imagePath} from ${run.name}${output.trained ? ' (tagger trained now)' : ''}: ` +
+          tags.map((t) => `${t.tag} ${t.score.toFixed(2)}`).join(', '),
+      );
+      this.showDashboard(configPath).addSuggestedTags({
+        run: run.name,
+        image: name,
+        tags,
+        trained: output.trained,
+        embedding: output.embedding,
+      });
+      const voted = tags.filter((t) => t.score > 0);
+      const shown = voted.slice(0, NOTIFIED_TAGS);
+      if (shown.length === 0) {
+        void vscode.window.showInformationMessage(
+          `IC-GAN: no tag got a vote for ${name} from ${run.name}'s tagger.`,
+        );
+        return;
+      }
+      const list = shown.map((t) => `${t.tag} ${t.score.toFixed(2)}`).join(', ');
+      const more = voted.length > shown.length ? ', …' : '';
+      const c = await vscode.window.showInformationMessage(
+        `IC-GAN: Suggested tags for ${name}: ${list}${more}`,
+        'Copy Tags',
+      );
+      if (c) await vscode.env.clipboard.writeText(shown.map((t) => t.tag).join(', '));
+    } catch (err) {
+      const message = (err as Error).message;
+      this.log.error(`suggest tags for ${imagePath}: ${message}`);
+      const c = await vscode.window.showErrorMessage(
+        `IC-GAN: suggesting tags for ${name} failed: ${message}`,
+        'Open Log',
+      );
+      if (c) this.log.show();
+    }
+  }
+
+  private logRunnerLine(run: string, e: Extract<RunEvent, { type: 'log' }>): void {
+    const line = `${run}: ${e.message}`;
+    if (e.level === 'error') this.log.error(line);
+    else if (e.level === 'warn') this.log.warn(line);
+    else this.log.info(line);
+  }
+
+  /**
+   * The IC-GAN run an image command uses: the newest, or a quick pick when there are several.
+   * Undefined when there is none (after saying so) or the pick was dismissed.
+   */
+  private async pickInstanceRun(placeHolder: string): Promise<InstanceRun | undefined> {
+    const candidates = await this.instanceRuns();
+    if (candidates.length === 0) {
+      void vscode.window.showErrorMessage(
+        'IC-GAN: no trained IC-GAN run (model icgan or icgan-class, with a checkpoint) in this workspace. Train one first.',
+      );
+      return undefined;
+    }
+    if (candidates.length === 1) return candidates[0];
+    const pick = await vscode.window.showQuickPick(
+      candidates.map((c, i) => ({
+        label: c.run.name,
+        description: `${path.basename(c.configPath)} · ${c.run.info.model} · step ${c.run.info.step}${i === 0 ? ' · newest' : ''}`,
+        c,
+      })),
+      { placeHolder },
+    );
+    return pick?.c;
+  }
+
   /** IC-GAN runs with a checkpoint across the workspace's configs, newest first. */
-  async instanceRuns(): Promise<{ run: RunRecord; configPath: string }[]> {
-    const out: { run: RunRecord; configPath: string }[] = [];
+  async instanceRuns(): Promise<InstanceRun[]> {
+    const out: InstanceRun[] = [];
     for (const configPath of await workspaceConfigs()) {
       for (const run of listRuns(this.runsDirOf(configPath), configPath)) {
         if (run.hasCheckpoint && INSTANCE_MODELS.has(run.info.model)) out.push({ run, configPath });
@@ -367,7 +517,7 @@ export class Studio implements vscode.Disposable, DashboardHost {
     return out.sort((a, b) => b.run.info.updatedAt.localeCompare(a.run.info.updatedAt));
   }
 
-  private runnerOptions(): { runnerPath: string; nodePath: string; env: NodeJS.ProcessEnv } {
+  private runnerOptions(): RunnerOptions {
     const settings = readSettings();
     return { runnerPath: this.runnerPath, nodePath: settings.nodePath, env: runnerEnv(settings) };
   }

@@ -57,6 +57,8 @@ export interface RunView {
   classNames: string[];
   /** Whether the run conditions on instances (IC-GAN): the gallery and generation apply. */
   instanceConditioned: boolean;
+  /** The tag vocabulary of a run conditioned on tags (what the tag picker offers), else empty. */
+  tagNames: string[];
   losses: LossPoint[];
   /** Sample grids in step order; the last is the latest. */
   samples: SampleGrid[];
@@ -84,6 +86,35 @@ export interface GeneratedView {
   truncation: number;
 }
 
+/** A grid sampled from a tags-conditioned run on the dashboard's request: every image has `tags`. */
+export interface TagSamplesView {
+  requestId: number;
+  run: string;
+  tags: string[];
+  uri: string;
+  count: number;
+  columns: number;
+}
+
+/** Image → tags: what a run's tagger suggested for an image (started from the Explorer). */
+export interface SuggestedTagsView {
+  run: string;
+  /** The image's file name (not its path: the webview has no business with the file system). */
+  image: string;
+  /** Best first: the share of the tagger's votes, and the mean cosine of the votes. */
+  tags: { tag: string; score: number; similarity: number }[];
+  /** Whether this request trained the run's tagger (its first). */
+  trained: boolean;
+  embedding: 'onehot' | 'skipgram';
+}
+
+/** Suggested-tags entries and tag-sample grids kept per panel (the newest). */
+export const MAX_SUGGESTED_TAGS = 20;
+export const MAX_TAG_SAMPLES = 8;
+
+/** The most tags one tag-sampling request may name (the shapes have 24; a sidecar may have more). */
+export const MAX_REQUEST_TAGS = 64;
+
 export interface DashboardState {
   configPath: string;
   configName: string;
@@ -96,6 +127,10 @@ export interface DashboardState {
   /** The run shown: the one training, else the newest. */
   current: RunView | null;
   generated: GeneratedView[];
+  /** Tag-sample grids the dashboard asked for, newest first (at most MAX_TAG_SAMPLES). */
+  tagSamples: TagSamplesView[];
+  /** Newest first (at most MAX_SUGGESTED_TAGS). */
+  suggestedTags: SuggestedTagsView[];
 }
 
 export type HostToWebview =
@@ -113,6 +148,9 @@ export type HostToWebview =
   /** Answer to `loadRun`: a run's full data (for viewing or overlaying curves). */
   | { type: 'runData'; view: RunView; purpose: 'show' | 'compare' }
   | { type: 'generated'; view: GeneratedView }
+  /** Answer to `sampleTags` (a failure answers `generateFailed` with the same requestId). */
+  | ({ type: 'tagSamples' } & TagSamplesView)
+  | { type: 'suggestedTags'; view: SuggestedTagsView }
   | { type: 'generateFailed'; requestId?: number; message: string };
 
 export type WebviewToHost =
@@ -131,11 +169,28 @@ export type WebviewToHost =
       className?: string;
       count: number;
     }
+  /** A grid from a tags-conditioned run in which every image has exactly `tags`. */
+  | {
+      type: 'sampleTags';
+      requestId: number;
+      run: string;
+      tags: string[];
+      count: number;
+      seed: number;
+      truncation: number;
+    }
   | { type: 'openLog' }
   | { type: 'openConfig' };
 
 const isString = (v: unknown): v is string => typeof v === 'string';
 const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isCount = (v: unknown): v is number =>
+  Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 64;
+const isTagList = (v: unknown): v is string[] =>
+  Array.isArray(v) &&
+  v.length >= 1 &&
+  v.length <= MAX_REQUEST_TAGS &&
+  v.every((t) => isString(t) && t.trim() !== '');
 
 /**
  * Checks a message from the webview against the protocol. The webview is the least trusted side
@@ -167,9 +222,7 @@ export function parseWebviewMessage(value: unknown): WebviewToHost | null {
         Number.isInteger(m.seed) &&
         isFiniteNumber(m.truncation) &&
         m.truncation > 0 &&
-        Number.isInteger(m.count) &&
-        (m.count as number) >= 1 &&
-        (m.count as number) <= 64 &&
+        isCount(m.count) &&
         (m.className === undefined || isString(m.className));
       if (!ok) return null;
       return {
@@ -181,6 +234,26 @@ export function parseWebviewMessage(value: unknown): WebviewToHost | null {
         truncation: m.truncation as number,
         count: m.count as number,
         ...(m.className !== undefined ? { className: m.className as string } : {}),
+      };
+    }
+    case 'sampleTags': {
+      const ok =
+        Number.isInteger(m.requestId) &&
+        isString(m.run) &&
+        isTagList(m.tags) &&
+        isCount(m.count) &&
+        Number.isInteger(m.seed) &&
+        isFiniteNumber(m.truncation) &&
+        m.truncation > 0;
+      if (!ok) return null;
+      return {
+        type: 'sampleTags',
+        requestId: m.requestId as number,
+        run: m.run as string,
+        tags: m.tags as string[],
+        count: m.count as number,
+        seed: m.seed as number,
+        truncation: m.truncation as number,
       };
     }
     default:

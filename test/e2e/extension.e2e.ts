@@ -1,8 +1,9 @@
 /**
  * End to end, in a real VS Code (code-server 4.139 in headless Chromium): installs the packaged
- * .vsix, opens a workspace, trains a tiny IC-GAN from the command palette, watches the dashboard's
- * loss chart and samples arrive, hovers the config for its preview, generates from an image via
- * the explorer's context menu, and stops the training. A screenshot follows every step.
+ * .vsix, opens a workspace, trains a tiny tags-conditioned IC-GAN from the command palette, watches
+ * the dashboard's loss chart and samples arrive, hovers the config for its preview, generates from
+ * an image via the explorer's context menu, samples from picked tags in the dashboard, asks for
+ * an image's tags from the context menu, and stops the training. A screenshot follows every step.
  * Run: `npm run test:e2e` (set-up, package, this), or `npx tsx test/e2e/extension.e2e.ts` after.
  */
 import * as fs from 'node:fs';
@@ -30,11 +31,15 @@ import {
 const VSIX = path.join(REPO_ROOT, 'icgan-studio-linux-x64.vsix');
 const CONFIG = 'tiny.icgan.json';
 
-/** A config that trains fast enough to show everything within seconds, and runs until stopped. */
+/**
+ * A config that trains fast enough to show everything within seconds, and runs until stopped.
+ * Conditioned on the shapes' tags, so the dashboard offers its tag picker; a short tagger
+ * training keeps Suggest Tags' first request to seconds.
+ */
 const TINY_CONFIG = {
   seed: 3,
   data: { source: 'shapes', count: 512, resolution: 16 },
-  model: { type: 'icgan', zDim: 16, gWidth: 8, dWidth: 8, embedDim: 8 },
+  model: { type: 'icgan-class', condition: 'tags', zDim: 16, gWidth: 8, dWidth: 8, embedDim: 8 },
   training: { steps: 1000000, batchSize: 8, logEvery: 1 },
   samples: { every: 20, count: 16 },
   checkpoints: { every: 20, keep: 2 },
@@ -45,6 +50,7 @@ const TINY_CONFIG = {
     gallerySamples: 3,
     features: { kind: 'pixels', pcaDim: 16 },
   },
+  tagging: { steps: 300 },
 };
 
 async function photo(): Promise<Buffer> {
@@ -205,6 +211,74 @@ void runE2E(async () => {
       if (!((await naturalWidth(grid)) > 0)) throw new Error('the generated grid did not load');
     },
     { timeoutMs: 120_000 },
+  );
+
+  await step(
+    'tags: pick a colour and a shape, Generate, and see the grid',
+    async () => {
+      const frame = await webviewFrame(page, 'IC-GAN: tiny', { timeoutMs: 60_000 });
+      await frame.locator('vscode-tab-header.tab-tags').click();
+      const select = frame.locator('vscode-multi-select.tag-select');
+      await select.waitFor({ state: 'visible', timeout: 30_000 });
+      // The select's dropdown lives in its shadow root (Playwright's CSS pierces it).
+      await select.locator('.select-face').click();
+      for (const tag of ['blue', 'circle']) {
+        await select.locator('li.option', { hasText: new RegExp(`^\\s*${tag}\\s*$`) }).click();
+      }
+      // Light dismiss: the dropdown is a popover that closes on a click outside it.
+      await frame.locator('.tag-sampler h3').click();
+      await select.locator('.dropdown.open').waitFor({ state: 'hidden', timeout: 10_000 });
+      await frame.locator('.picked-tags', { hasText: 'blue + circle' }).waitFor();
+      await frame.locator('vscode-button.btn-tag-generate:not([disabled])').click();
+      const grid = frame.locator('img.tag-samples-grid');
+      await grid.waitFor({ state: 'visible', timeout: 60_000 });
+      if (!((await naturalWidth(grid)) > 0)) throw new Error('the tag-sample grid did not load');
+      await frame.locator('.tag-samples-result', { hasText: 'blue + circle' }).waitFor();
+      const files = fs
+        .readdirSync(path.join(workspace, 'runs'))
+        .flatMap((run) => {
+          const dir = path.join(workspace, 'runs', run, 'samples');
+          return fs.existsSync(dir) ? fs.readdirSync(dir) : [];
+        })
+        .filter((f) => f.startsWith('tags-'));
+      if (files.length === 0) throw new Error('no tags-*.png under <run>/samples');
+    },
+    { timeoutMs: 120_000 },
+  );
+
+  await step(
+    'explorer: Suggest Tags on photo.png lists tags in the dashboard and a notification',
+    async () => {
+      await page.keyboard.press('Escape');
+      await page.mouse.move(5, 400);
+      await explorerContextMenu(page, 'photo.png', 'Suggest Tags');
+      const frame = await webviewFrame(page, 'IC-GAN: tiny', { timeoutMs: 60_000 });
+      const entry = frame.locator('.suggested-tags', { hasText: 'photo.png' }).first();
+      // The first request trains the run's tagger (tagging.steps 300: seconds).
+      await entry.waitFor({ state: 'visible', timeout: 150_000 });
+      const tags = await entry.locator('.suggested-tag').count();
+      if (tags < 1) throw new Error('the suggestion lists no tags');
+      // The dashboard scrolls the new entry into view (it sits below the tag-sample grid).
+      type Box = { getBoundingClientRect(): { top: number; bottom: number } };
+      const inView = (): Promise<boolean> =>
+        entry.evaluate((el) => {
+          const r = (el as unknown as Box).getBoundingClientRect();
+          const height = (globalThis as unknown as { innerHeight: number }).innerHeight;
+          return r.bottom > 0 && r.top < height;
+        });
+      const deadline = Date.now() + 5000;
+      while (!(await inView()) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      if (!(await inView())) throw new Error('the new suggestion was not scrolled into view');
+      const toast = page
+        .locator('.notifications-toasts .notification-toast')
+        .filter({ hasText: 'Suggested tags for' })
+        .first();
+      await toast.waitFor({ state: 'visible', timeout: 30_000 });
+      await toast.getByRole('button', { name: 'Copy Tags' }).waitFor();
+    },
+    { timeoutMs: 180_000 },
   );
 
   await step(

@@ -40,6 +40,7 @@ function tests(): void {
       'icgan.resume',
       'icgan.openDashboard',
       'icgan.generateFromImage',
+      'icgan.suggestTags',
       'icgan.newConfig',
     ]) {
       assert.ok(commands.includes(c), c);

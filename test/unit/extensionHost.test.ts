@@ -15,7 +15,7 @@ import {
 } from '../../src/extension/dashboardHtml';
 import { describeExit, RunnerProcess, runToResult } from '../../src/extension/runnerProcess';
 import { buildRunView, thinLosses } from '../../src/extension/runViews';
-import type { RunEvent } from '../../src/protocol/runnerEvents';
+import type { RunEvent, RunStartedEvent } from '../../src/protocol/runnerEvents';
 import { parseWebviewMessage } from '../../src/protocol/webviewMessages';
 import { makeTempDir } from './support/tempDir';
 import { tinyConfigJson } from './support/tinyConfig';
@@ -51,6 +51,7 @@ describe('extension host: runner client, run index and dashboard views', functio
             gallerySamples: 2,
             features: { kind: 'pixels', pcaDim: 8 },
           },
+          tagging: { steps: 40, batchSize: 16 },
         }),
       ),
     );
@@ -122,6 +123,7 @@ describe('extension host: runner client, run index and dashboard views', functio
     assert.equal(view.backend?.name, 'wasm');
     assert.deepEqual(view.classNames, ['circle', 'square', 'triangle', 'cross']);
     assert.equal(view.instanceConditioned, true);
+    assert.deepEqual(view.tagNames, [], 'a class-conditioned run offers no tags');
     assert.deepEqual(
       view.losses.map((p) => p.step),
       [1, 2, 3, 4, 5, 6, 7, 8],
@@ -208,6 +210,35 @@ describe('extension host: runner client, run index and dashboard views', functio
         { runnerPath: RUNNER, nodePath: process.execPath },
       ),
       /hexagon/,
+    );
+  });
+
+  it("suggests tags for an image through the runner, its tagger's training log as events", async () => {
+    const image = path.join(dir, 'unseen-tags.png');
+    await sharp({
+      create: { width: 40, height: 40, channels: 3, background: { r: 30, g: 30, b: 200 } },
+    })
+      .png()
+      .toFile(image);
+    const logs: string[] = [];
+    const output = await runToResult(
+      { type: 'tag', runDir, images: [image], top: 5, seed: 0, backend: 'wasm' },
+      {
+        runnerPath: RUNNER,
+        nodePath: process.execPath,
+        onEvent: (e) => {
+          if (e.type === 'log') logs.push(e.message);
+        },
+      },
+    );
+    assert.ok(output.kind === 'tag');
+    assert.equal(output.trained, true);
+    assert.equal(output.images.length, 1);
+    assert.equal(output.images[0]?.tags.length, 5);
+    assert.ok(output.images[0]?.tags.every((t) => t.score >= 0 && t.score <= 1));
+    assert.ok(
+      logs.some((l) => /tagger/.test(l)),
+      logs.join('\n'),
     );
   });
 
@@ -315,6 +346,62 @@ describe('extension host: pure pieces', () => {
         if (rand() < 0.7) m[k] = pick([0, -1, 1.5, 'a', null, {}, [], 1e300, 'show', 4]);
       }
       parseWebviewMessage(m);
+    }
+  });
+
+  it("gives a run's view the tag vocabulary of its run-started event", () => {
+    const { dir, cleanup } = makeTempDir('tagview');
+    try {
+      const started: RunStartedEvent = {
+        type: 'run-started',
+        time: '2026-01-01T00:00:00.000Z',
+        runDir: dir,
+        runName: 'r',
+        configPath: path.join(dir, 'x.icgan.json'),
+        model: 'icgan-class',
+        dataset: 'shapes',
+        backend: { name: 'cpu', tfBackend: 'cpu', attempts: [], threads: 1, simd: null },
+        startStep: 0,
+        totalSteps: 10,
+        resumed: false,
+        parameters: { generator: 1, discriminator: 1 },
+        classNames: [],
+        instanceConditioned: true,
+        tagNames: ['blue', 'circle', 'red'],
+      };
+      const record = {
+        dir,
+        name: 'r',
+        hasCheckpoint: true,
+        info: {
+          version: 1,
+          name: 'r',
+          status: 'finished',
+          configPath: started.configPath,
+          model: 'icgan-class',
+          backend: 'cpu',
+          step: 10,
+          totalSteps: 10,
+          startedAt: started.time,
+          updatedAt: started.time,
+          trainingSeconds: 1,
+        } satisfies RunInfo,
+      };
+      const viewOf = (e: RunStartedEvent) => {
+        fs.writeFileSync(path.join(dir, 'events.jsonl'), `${JSON.stringify(e)}\n`);
+        return buildRunView(record, (p) => p);
+      };
+      assert.deepEqual(viewOf(started).tagNames, ['blue', 'circle', 'red']);
+      // A run from before tags existed has no tagNames field.
+      const { tagNames: _tags, ...old } = started;
+      const oldView = viewOf({ ...old, classNames: ['circle', 'square'] });
+      assert.deepEqual(oldView.tagNames, []);
+      assert.deepEqual(oldView.classNames, ['circle', 'square']);
+      // A run without an event log yet offers no tags either.
+      fs.rmSync(path.join(dir, 'events.jsonl'));
+      assert.deepEqual(buildRunView(record, (p) => p).tagNames, []);
+    } finally {
+      cleanup();
     }
   });
 

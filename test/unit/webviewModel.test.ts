@@ -1,12 +1,17 @@
 import * as assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { renderGallery } from '../../src/core/instances/galleryImage';
-import type {
-  DashboardState,
-  GeneratedView,
-  LossPoint,
-  RunSummary,
-  RunView,
+import {
+  MAX_SUGGESTED_TAGS,
+  MAX_TAG_SAMPLES,
+  parseWebviewMessage,
+  type DashboardState,
+  type GeneratedView,
+  type LossPoint,
+  type RunSummary,
+  type RunView,
+  type SuggestedTagsView,
+  type TagSamplesView,
 } from '../../src/protocol/webviewMessages';
 import {
   appendLoss,
@@ -17,8 +22,11 @@ import {
   latestRequested,
   LOG_LIMIT,
   meanSimilarity,
+  pickableTags,
   reduce,
   requestGenerate,
+  requestTagSamples,
+  tagSamplesOf,
   transferViews,
   type DashboardModel,
 } from '../../webview/dashboardModel';
@@ -51,10 +59,37 @@ function runView(name: string, patch: Partial<RunView> = {}): RunView {
     backend: null,
     classNames: [],
     instanceConditioned: true,
+    tagNames: [],
     losses: [],
     samples: [],
     gallery: null,
     log: [],
+    ...patch,
+  };
+}
+
+function tagSamples(patch: Partial<TagSamplesView> = {}): TagSamplesView {
+  return {
+    requestId: 1,
+    run: 'run-b',
+    tags: ['red', 'circle'],
+    uri: 'https://file/tags.png',
+    count: 16,
+    columns: 4,
+    ...patch,
+  };
+}
+
+function suggested(patch: Partial<SuggestedTagsView> = {}): SuggestedTagsView {
+  return {
+    run: 'run-b',
+    image: 'photo.png',
+    tags: [
+      { tag: 'red', score: 0.31, similarity: 0.52 },
+      { tag: 'circle', score: 0.24, similarity: 0.47 },
+    ],
+    trained: true,
+    embedding: 'onehot',
     ...patch,
   };
 }
@@ -81,6 +116,8 @@ function withState(patch: Partial<DashboardState> = {}): DashboardModel {
     runs: [summary('run-b'), summary('run-a', { status: 'finished' })],
     current: runView('run-b', { losses: [point(10), point(20)] }),
     generated: [],
+    tagSamples: [],
+    suggestedTags: [],
     ...patch,
   };
   return reduce(initialModel, { type: 'state', state });
@@ -299,6 +336,89 @@ describe('webview dashboard model', () => {
     assert.equal(isHostMessage(null), false);
   });
 
+  it('puts tag samples first, settles their request and keeps the newest few', () => {
+    let model = requestTagSamples(withState(), { requestId: 5, run: 'run-b' });
+    assert.equal(model.tagPending?.requestId, 5);
+    model = reduce(model, { type: 'tagSamples', ...tagSamples({ requestId: 4, tags: ['blue'] }) });
+    assert.equal(model.tagPending?.requestId, 5, 'another request does not settle it');
+    const before = model;
+    model = reduce(model, { type: 'tagSamples', ...tagSamples({ requestId: 5, uri: 'u5' }) });
+    assert.equal(model.tagPending, null);
+    assert.equal(model.tagError, null);
+    assert.deepEqual(
+      model.state?.tagSamples.map((t) => [t.requestId, t.uri, t.tags]),
+      [
+        [5, 'u5', ['red', 'circle']],
+        [4, 'https://file/tags.png', ['blue']],
+      ],
+    );
+    // The message's type does not leak into the stored view; the previous model is untouched.
+    assert.equal('type' in (model.state?.tagSamples[0] ?? {}), false);
+    assert.equal(before.state?.tagSamples.length, 1);
+    // Only the current run's grids are shown, newest first.
+    model = reduce(model, { type: 'tagSamples', ...tagSamples({ requestId: 6, run: 'run-a' }) });
+    assert.deepEqual(
+      tagSamplesOf(model.state?.tagSamples ?? [], 'run-b').map((t) => t.requestId),
+      [5, 4],
+    );
+    for (let i = 0; i < MAX_TAG_SAMPLES + 3; i++) {
+      model = reduce(model, { type: 'tagSamples', ...tagSamples({ requestId: 100 + i }) });
+    }
+    assert.equal(model.state?.tagSamples.length, MAX_TAG_SAMPLES);
+    assert.equal(model.state?.tagSamples[0]?.requestId, 100 + MAX_TAG_SAMPLES + 2);
+  });
+
+  it('routes generateFailed to the tag request it answers, not the gallery', () => {
+    let model = requestGenerate(withState(), { requestId: 1, run: 'run-b', instance: 0 });
+    model = requestTagSamples(model, { requestId: 2, run: 'run-b' });
+    const failed = reduce(model, {
+      type: 'generateFailed',
+      requestId: 2,
+      message: "unknown tag 'mauve'",
+    });
+    assert.equal(failed.tagPending, null);
+    assert.equal(failed.tagError, "unknown tag 'mauve'");
+    assert.equal(failed.pending?.requestId, 1, 'the gallery request is still pending');
+    assert.equal(failed.generateError, null);
+    assert.equal(requestTagSamples(failed, { requestId: 3, run: 'run-b' }).tagError, null);
+    // A gallery failure leaves the tag request alone.
+    const gallery = reduce(model, { type: 'generateFailed', requestId: 1, message: 'x' });
+    assert.equal(gallery.tagPending?.requestId, 2);
+    assert.equal(gallery.tagError, null);
+  });
+
+  it('lists suggested tags newest first, capped, and counts them for the tab switch', () => {
+    let model = withState();
+    model = reduce(model, { type: 'suggestedTags', view: suggested({ image: 'a.png' }) });
+    model = reduce(model, { type: 'suggestedTags', view: suggested({ image: 'b.png' }) });
+    assert.deepEqual(
+      model.state?.suggestedTags.map((v) => v.image),
+      ['b.png', 'a.png'],
+    );
+    assert.equal(model.suggestedSeq, 2);
+    assert.equal(model.state?.suggestedTags[0]?.tags[0]?.tag, 'red');
+    for (let i = 0; i < MAX_SUGGESTED_TAGS + 5; i++) {
+      model = reduce(model, { type: 'suggestedTags', view: suggested({ image: `${i}.png` }) });
+    }
+    assert.equal(model.state?.suggestedTags.length, MAX_SUGGESTED_TAGS);
+    assert.equal(model.state?.suggestedTags[0]?.image, `${MAX_SUGGESTED_TAGS + 4}.png`);
+    // The full state brings the host's list back (a rebuilt webview).
+    const restored = reduce(initialModel, {
+      type: 'state',
+      state: { ...(model.state as DashboardState), suggestedTags: [suggested()] },
+    });
+    assert.equal(restored.state?.suggestedTags.length, 1);
+    assert.equal(reduce(initialModel, { type: 'suggestedTags', view: suggested() }), initialModel);
+    assert.equal(isHostMessage({ type: 'tagSamples' }), true);
+    assert.equal(isHostMessage({ type: 'suggestedTags' }), true);
+  });
+
+  it("keeps only the picked tags a run's vocabulary has, in its order", () => {
+    const names = ['blue', 'circle', 'red', 'square'];
+    assert.deepEqual(pickableTags(names, ['red', 'mauve', 'blue']), ['blue', 'red']);
+    assert.deepEqual(pickableTags([], ['red']), []);
+  });
+
   it('averages similarities, skipping non-finite ones', () => {
     assert.equal(meanSimilarity([0.5, 0.7, Number.NaN]), 0.6);
     assert.equal(meanSimilarity([]), null);
@@ -446,6 +566,48 @@ describe('webview gallery geometry', () => {
   });
 });
 
+describe('webview → host: sampleTags', () => {
+  const good = {
+    type: 'sampleTags',
+    requestId: 4,
+    run: 'run-b',
+    tags: ['red', 'circle'],
+    count: 16,
+    seed: 9,
+    truncation: 1,
+  };
+
+  it('accepts a well-formed request', () => {
+    assert.deepEqual(parseWebviewMessage(good), good);
+    assert.deepEqual(parseWebviewMessage({ ...good, extra: 1 }), good);
+    assert.ok(parseWebviewMessage({ ...good, count: 1, tags: Array(64).fill('t') }));
+    assert.ok(parseWebviewMessage({ ...good, count: 64 }));
+  });
+
+  it('rejects bad tags, counts and missing fields', () => {
+    const { requestId: _id, ...noRequestId } = good;
+    for (const bad of [
+      { ...good, tags: [] },
+      { ...good, tags: ['red', 3] },
+      { ...good, tags: ['red', ''] },
+      { ...good, tags: ['  '] },
+      { ...good, tags: 'red' },
+      { ...good, tags: Array(65).fill('t') },
+      { ...good, count: 0 },
+      { ...good, count: 65 },
+      { ...good, count: 2.5 },
+      { ...good, seed: 1.5 },
+      { ...good, truncation: 0 },
+      { ...good, truncation: Number.NaN },
+      { ...good, run: 7 },
+      { ...good, requestId: '4' },
+      noRequestId,
+    ]) {
+      assert.equal(parseWebviewMessage(bad), null, JSON.stringify(bad));
+    }
+  });
+});
+
 describe('webview UI state', () => {
   it('restores valid fields and defaults the rest', () => {
     const ui = restoreUiState(
@@ -459,6 +621,16 @@ describe('webview UI state', () => {
     assert.equal(ui.compareRun, 'run-a');
     assert.equal(ui.sampleStep, 200);
     assert.equal(restoreUiState('garbage', 5).tab, 'losses');
+    const tags = restoreUiState(
+      { tab: 'tags', pickedTags: ['red', 'circle'], tagSeed: 7, tagCount: 4, tagTruncation: 0.8 },
+      1,
+    );
+    assert.deepEqual(
+      [tags.tab, tags.pickedTags, tags.tagSeed, tags.tagCount, tags.tagTruncation],
+      ['tags', ['red', 'circle'], 7, 4, 0.8],
+    );
+    const bad = restoreUiState({ pickedTags: ['red', 3], tagCount: 0, tagTruncation: 9 }, 1);
+    assert.deepEqual([bad.pickedTags, bad.tagCount, bad.tagTruncation], [[], 16, 1]);
   });
 
   it('parses seeds and counts strictly', () => {
