@@ -67,6 +67,8 @@ export interface ModelConfig {
   embedDim: number;
   /** What y is for cgan, cgan-mlp and icgan-class; ignored by dcgan and icgan. */
   condition: ConditionKind;
+  /** condition 'tags': probability that a tag is left out of y in training. */
+  tagDropout: number;
   /** Convolutional models: D's normalisation; 'auto' = 'batch' for dcgan, 'spectral' for cgan. */
   dNorm: 'auto' | 'batch' | 'spectral';
   /** Convolutional models: minibatch-stddev feature in D; 'auto' = off for dcgan, on for cgan. */

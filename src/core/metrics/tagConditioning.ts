@@ -88,8 +88,9 @@ function agreement(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 /**
  * How often a tags-conditioned generator draws the attributes it is asked for. Each sample asks
- * for the four tags of a random real image (shape, colour, size, position), so every request is a
- * combination the data set has; each group's classifier then reads the generated image.
+ * for the tags of a random real image (its shape, colour, size and position, or the `request`ed
+ * groups of them), so every request is a combination the data set has; each group's classifier
+ * then reads the generated image.
  */
 export function measureTagConditioning(
   model: GanModel,
@@ -107,8 +108,11 @@ export function measureTagConditioning(
      * image's tags, so the score is how well the tags override what the instance implies.
      */
     instances?: InstanceIndex;
+    /** The groups whose tags are requested (default: all four); only these are scored. */
+    request?: readonly AttributeGroup[];
   },
 ): AttributeScore[] {
+  const requestedGroups = opts.request ?? ATTRIBUTE_GROUPS;
   if (model.conditionDim !== tagNames.length) {
     throw new Error(
       `the model takes ${model.conditionDim} tags, the vocabulary has ${tagNames.length}`,
@@ -121,7 +125,7 @@ export function measureTagConditioning(
   const vectors = new Float32Array(opts.samples * d);
   requested.forEach((image, s) => {
     const a = data.attributes[image] as ShapeAttributes;
-    for (const group of ATTRIBUTE_GROUPS) {
+    for (const group of requestedGroups) {
       const tag = data.attributeNames[group][a[group]] ?? '';
       const at = column.get(tag);
       if (at === undefined) throw new Error(`the run has no tag '${tag}'`);
@@ -140,7 +144,8 @@ export function measureTagConditioning(
     rng.normals(opts.samples * model.zDim, opts.truncation ?? 0),
     { vectors, instances },
   );
-  return [...judges.classifiers].map(([group, clf]) => {
+  const judged = [...judges.classifiers].filter(([group]) => requestedGroups.includes(group));
+  return judged.map(([group, clf]) => {
     const predicted = clf.predict(images.pixels, opts.samples);
     const wanted = Int32Array.from(
       requested,

@@ -162,9 +162,20 @@ export class TrainingSession {
     if (model.numClasses > 0) cond.labels = gatherLabels(data, images);
     if (this.denseKind && model.conditionDim > 0) {
       const rows = gatherConditionRows(data, this.denseKind, images);
+      if (this.denseKind === 'tags') this.dropTags(rows);
       cond.vector = tf.tensor2d(rows, [batch, model.conditionDim]);
     }
     return { real: gatherBatch(data, images), cond };
+  }
+
+  /**
+   * model.tagDropout: leaves each tag out with that probability. D then sees (x, some of x's
+   * tags) — still a true pair — so G learns to honour requests that name only some tags.
+   */
+  private dropTags(rows: Float32Array): void {
+    const p = this.config.model.tagDropout ?? 0;
+    if (p <= 0) return;
+    for (let i = 0; i < rows.length; i++) if (rows[i] && this.rng.uniform() < p) rows[i] = 0;
   }
 
   /** One generator update preceded by `dStepsPerG` discriminator updates. */
