@@ -11,7 +11,7 @@
  */
 import * as path from 'node:path';
 import { resolveConfig } from '../src/core/config/loadConfig';
-import type { ShapesDataConfig, TaggingConfig } from '../src/core/config/types';
+import type { ShapesDataConfig } from '../src/core/config/types';
 import {
   createShapesDatasetWithAttributes,
   shapesTagConditions,
