@@ -1,5 +1,7 @@
 import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/core/backend/backendChain';
@@ -9,6 +11,7 @@ import { Rng } from '../../src/core/random/rng';
 import { suggestTags } from '../../src/core/tagging/suggestTags';
 import { oneHotEmbeddings, skipGramEmbeddings } from '../../src/core/tagging/tagEmbeddings';
 import { trainTagGan } from '../../src/core/tagging/tagGan';
+import { TAGGER_LOCK, withTaggerLock } from '../../src/core/tagging/taggerLock';
 import { loadTagger, saveTagger, TAGGER_FILE } from '../../src/core/tagging/taggerStore';
 import type { TagOutput } from '../../src/protocol/runnerCommands';
 import { icgan } from './support/icganCli';
@@ -115,6 +118,49 @@ describe('image → tags', function () {
       const file = path.join(dir, TAGGER_FILE);
       fs.writeFileSync(file, fs.readFileSync(file).subarray(0, 100));
       assert.throws(() => loadTagger(dir), /tagger\.ckpt: the tagger cannot be read .*--retrain/);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('serialises tagger training on one run and takes over a lock whose process died', async () => {
+    const { dir, cleanup } = makeTempDir('tagger-lock');
+    try {
+      const events: string[] = [];
+      const lines: string[] = [];
+      const job = (name: string, ms: number) =>
+        withTaggerLock(
+          dir,
+          (l) => lines.push(l),
+          async () => {
+            events.push(`${name} start`);
+            await new Promise((resolve) => setTimeout(resolve, ms));
+            events.push(`${name} end`);
+            return name;
+          },
+        );
+      const first = job('a', 300);
+      // b asks once a holds the lock (both start with an async mkdir, in either order).
+      while (!events.includes('a start')) await new Promise((resolve) => setTimeout(resolve, 5));
+      const second = job('b', 10);
+      assert.deepEqual(await Promise.all([first, second]), ['a', 'b']);
+      assert.deepEqual(events, ['a start', 'a end', 'b start', 'b end']);
+      assert.match(lines.join('\n'), /process \d+ is training this run's tagger; waiting for it/);
+      assert.equal(fs.existsSync(path.join(dir, TAGGER_LOCK)), false);
+
+      // A lock left by a process that no longer exists does not block.
+      const dead = spawnSync(
+        process.execPath,
+        ['-e', 'process.stdout.write(String(process.pid))'],
+        {
+          encoding: 'utf8',
+        },
+      ).stdout;
+      fs.writeFileSync(
+        path.join(dir, TAGGER_LOCK),
+        JSON.stringify({ pid: Number(dead), hostname: os.hostname() }),
+      );
+      assert.equal(await job('c', 1), 'c');
     } finally {
       cleanup();
     }

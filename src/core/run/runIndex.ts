@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
+import { processGone } from './processAlive';
 import { listCheckpoints } from '../checkpoint/checkpointStore';
 import { RUN_FILES, type RunInfo } from './runFolder';
 
@@ -21,15 +21,10 @@ export interface RunRecord {
  * crashed before it could close the run. Readers show it as failed, resumable from its checkpoint.
  */
 function interrupted(info: RunInfo): boolean {
-  if (info.status !== 'running' || info.pid === undefined || info.hostname !== os.hostname()) {
+  if (info.status !== 'running' || info.pid === undefined || info.hostname === undefined) {
     return false;
   }
-  try {
-    process.kill(info.pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+  return processGone(info.pid, info.hostname);
 }
 
 /**

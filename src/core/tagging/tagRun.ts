@@ -16,6 +16,7 @@ import {
   type TagEmbeddings,
 } from './tagEmbeddings';
 import { trainTagGan } from './tagGan';
+import { withTaggerLock } from './taggerLock';
 import { loadTagger, saveTagger, type Tagger } from './taggerStore';
 
 export interface TagOptions {
@@ -126,8 +127,18 @@ export async function tagImages(
   const extractor = await loadFeatureExtractor(path.join(dir, INSTANCE_FILES.extractor));
   let tagger: Tagger | null = null;
   try {
-    const existing = opts.retrain ? null : loadTagger(dir);
-    tagger = existing ?? (await trainRunTagger(dir, index, log));
+    let existing = opts.retrain ? null : loadTagger(dir);
+    let trained = false;
+    if (!existing) {
+      // Under the lock, look again: a request that waited finds the tagger the other trained.
+      existing = await withTaggerLock(dir, log, async () => {
+        const found = opts.retrain ? null : loadTagger(dir);
+        if (found) return found;
+        trained = true;
+        return trainRunTagger(dir, index, log);
+      });
+    }
+    tagger = existing;
     const { height, channels } = extractor.input;
     const features = new Float32Array(opts.images.length * index.dim);
     for (const [i, image] of opts.images.entries()) {
@@ -141,7 +152,7 @@ export async function tagImages(
     });
     return {
       tagger: tagger.file,
-      trained: existing === null,
+      trained,
       embedding: tagger.embeddings.kind,
       images: opts.images.map((image, i) => ({
         image: path.resolve(image),
