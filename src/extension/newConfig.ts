@@ -20,6 +20,16 @@ const TEMPLATES = [
     label: 'cGAN on shapes',
     detail: 'class-conditional DCGAN-style model with a projection discriminator',
   },
+  {
+    file: 'shapes-icgan-tags.icgan.json',
+    label: 'IC-GAN with tags on shapes',
+    detail: 'instance plus swappable tags (shape, colour, size, position); Suggest Tags',
+  },
+  {
+    file: 'shapes-cgan-tags.icgan.json',
+    label: 'cGAN conditioned on tags',
+    detail: 'generate any set of tags, e.g. red + circle',
+  },
   { file: 'shapes-dcgan.icgan.json', label: 'DCGAN on shapes', detail: 'unconditional baseline' },
   {
     file: 'shapes-cgan-mlp.icgan.json',
