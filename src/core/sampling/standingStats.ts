@@ -6,6 +6,16 @@ import { Rng } from '../random/rng';
 import { conditionTensors, gatherRows } from './conditionArrays';
 
 const BATCHES = 4;
+
+/**
+ * The images' dense y, read on demand: a data set's tags as floats, or its vectors, would
+ * otherwise be copied whole (60,000 images × 1,000 tags is 240 MB).
+ */
+export interface ConditionSource {
+  count: number;
+  /** The y of images `indices`, row after row. */
+  rows(indices: ArrayLike<number>): Float32Array;
+}
 const BATCH_SIZE = 64;
 
 /**
@@ -14,23 +24,22 @@ const BATCH_SIZE = 64;
  * in its batch — one image from `icgan generate` looks as it would in a grid of 64. The noise,
  * classes and instances are seeded so the same weights always give the same statistics.
  * `instanceFeatures` (n × featureDim) are the instances to draw from for IC-GAN models;
- * `conditionRows` (n × conditionDim) the real images' tags or vectors for models conditioned on
- * them — random multi-hot vectors would give statistics of conditions G never sees. With both,
- * an instance comes with its own y (instance i is image i).
+ * `conditions` gives the real images' tags or vectors for models conditioned on them — random
+ * multi-hot vectors would give statistics of conditions G never sees. With both, an instance
+ * comes with its own y (instance i is image i).
  */
 export function computeStandingStats(
   model: GanModel,
   params: TensorMap,
   seed: number,
   instanceFeatures?: Float32Array,
-  conditionRows?: Float32Array,
+  conditions?: ConditionSource,
 ): Map<string, BnStats> {
   const rng = new Rng(seed);
   const collected = new Map<string, BnStats[]>();
   const instanceCount =
     instanceFeatures && model.featureDim > 0 ? instanceFeatures.length / model.featureDim : 0;
-  const conditionCount =
-    conditionRows && model.conditionDim > 0 ? conditionRows.length / model.conditionDim : 0;
+  const conditionCount = conditions && model.conditionDim > 0 ? conditions.count : 0;
   if (model.conditionDim > 0 && conditionCount === 0) {
     throw new Error(`model '${model.type}' needs the images' conditions for its statistics`);
   }
@@ -44,10 +53,7 @@ export function computeStandingStats(
       instanceFeatures && instanceCount > 0
         ? gatherRows(instanceFeatures, model.featureDim, picked)
         : null;
-    const vectors =
-      conditionRows && conditionCount > 0
-        ? gatherRows(conditionRows, model.conditionDim, picked)
-        : null;
+    const vectors = conditions && conditionCount > 0 ? conditions.rows(picked) : null;
     tf.tidy(() => {
       const cond = conditionTensors(model, { labels, instances, vectors }, 0, BATCH_SIZE);
       model.generate(params, tf.tensor2d(z, [BATCH_SIZE, model.zDim]), cond, {

@@ -23,7 +23,7 @@ import {
   type VariableMap,
 } from '../models/paramStore';
 import { Rng, type RngState } from '../random/rng';
-import { computeStandingStats } from '../sampling/standingStats';
+import { computeStandingStats, type ConditionSource } from '../sampling/standingStats';
 import { Adam } from './adam';
 import { emaDecayAt, updateEma } from './ema';
 import { discriminatorLoss, generatorLoss } from './losses';
@@ -86,8 +86,8 @@ export class TrainingSession {
   private readonly sampler: InstanceSampler | null;
   /** 'tags' or 'vector' when y is dense, null for class labels or no y. */
   private readonly denseKind: 'tags' | 'vector' | null;
-  /** Every training image's dense y (count × conditionDim), for the standing statistics. */
-  readonly conditionRows: Float32Array | null;
+  /** The training images' dense y, for the standing statistics and the grid's example rows. */
+  readonly conditions: ConditionSource | null;
 
   constructor(
     private readonly config: TrainConfig,
@@ -99,13 +99,10 @@ export class TrainingSession {
     const numClasses = needsLabels(config.model) ? (data.classNames?.length ?? 0) : 0;
     this.denseKind = denseConditionKind(config.model);
     const yDim = this.denseKind ? conditionDim(data, this.denseKind) : 0;
-    this.conditionRows =
-      this.denseKind && yDim > 0
-        ? gatherConditionRows(
-            data,
-            this.denseKind,
-            Int32Array.from({ length: data.count }, (_, i) => i),
-          )
+    const kind = this.denseKind;
+    this.conditions =
+      kind && yDim > 0
+        ? { count: data.count, rows: (indices) => gatherConditionRows(data, kind, indices) }
         : null;
     if (needsInstances(config.model.type) && !instances) {
       throw new Error(`model '${config.model.type}' needs an instance index`);
@@ -243,20 +240,25 @@ export class TrainingSession {
    * sample grid for models conditioned on tags or vectors (stored in checkpoints for sampling).
    */
   conditionExamples(max = 16): number[][] {
-    const rows = this.conditionRows;
+    // The data never change during a run: found once (it may scan every image).
+    if (this.examples?.max === max) return this.examples.rows;
+    const source = this.conditions;
     const d = this.model.conditionDim;
-    if (!rows || d === 0) return [];
+    if (!source || d === 0) return [];
     const seen = new Set<string>();
     const out: number[][] = [];
     for (let i = 0; i < this.data.count && out.length < max; i++) {
-      const row = Array.from(rows.subarray(i * d, (i + 1) * d));
+      const row = Array.from(source.rows([i]));
       const key = row.join(',');
       if (seen.has(key)) continue;
       seen.add(key);
       out.push(row);
     }
+    this.examples = { max, rows: out };
     return out;
   }
+
+  private examples: { max: number; rows: number[][] } | null = null;
 
   /** Standing batch-norm statistics of the EMA generator at this step (see computeStandingStats). */
   standingStats(): Map<string, BnStats> {
@@ -265,7 +267,7 @@ export class TrainingSession {
       this.ema,
       this.config.seed + 1,
       this.instances?.features,
-      this.conditionRows ?? undefined,
+      this.conditions ?? undefined,
     );
   }
 
