@@ -17,8 +17,8 @@ import * as path from 'node:path';
 import { initBackend } from '../src/core/backend/backendChain';
 import { resolveConfig } from '../src/core/config/loadConfig';
 import { evaluateRun, type EvalResult } from '../src/core/metrics/evaluateRun';
-import { trainNew } from '../src/core/train/trainJob';
 import { flag } from './harness';
+import { trainTimed } from './trainTimed';
 import { tagQuality } from './tagQuality';
 
 const MODELS = ['dcgan', 'cgan', 'icgan', 'icgan-class'] as const;
@@ -81,14 +81,7 @@ async function main(): Promise<void> {
         },
         path.join(out, `${dataset}-${type}.icgan.json`),
       );
-      const started = performance.now();
-      let runDir = '';
-      await trainNew(config, {
-        onEvent: (e) => {
-          if (e.type === 'run-started') runDir = e.runDir;
-        },
-      });
-      const seconds = (performance.now() - started) / 1000;
+      const { runDir, seconds } = await trainTimed(config);
       const result = await evaluateRun(runDir, { samples, seed: 0, classifierSteps: 600 });
       rows.push({ dataset, result, seconds });
       process.stderr.write(`${dataset} ${type}: ${JSON.stringify(result)}\n`);

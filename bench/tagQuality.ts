@@ -27,8 +27,8 @@ import {
 } from '../src/core/metrics/tagConditioning';
 import { loadGenerator } from '../src/core/sampling/loadGenerator';
 import { evaluateTagging, type RankingScore } from '../src/core/tagging/taggingEvaluation';
-import { trainNew } from '../src/core/train/trainJob';
 import { log } from './harness';
+import { trainTimed } from './trainTimed';
 
 const KS = [1, 3, 5] as const;
 
@@ -75,14 +75,7 @@ export async function tagQuality(opts: {
         },
         path.join(opts.out, `shapes-${type}-tags.icgan.json`),
       );
-      const t0 = performance.now();
-      let runDir = '';
-      await trainNew(config, {
-        onEvent: (e) => {
-          if (e.type === 'run-started') runDir = e.runDir;
-        },
-      });
-      const seconds = (performance.now() - t0) / 1000;
+      const { runDir, seconds } = await trainTimed(config);
       if (type === 'icgan-class') icganRun = runDir;
       const gen = loadGenerator(runDir);
       try {

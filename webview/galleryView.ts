@@ -10,17 +10,10 @@ import type {
   RunView,
 } from '../src/protocol/webviewMessages';
 import { meanSimilarity, type PendingGenerate } from './dashboardModel';
-import { el, flag, formatNumber, setText, show } from './dom';
+import { el, formatNumber, setText, show } from './dom';
 import { galleryGeometry, galleryRowCrop, type Rect } from './galleryGeometry';
-import {
-  COUNT_MAX,
-  parseCount,
-  parseSeed,
-  SEED_MAX,
-  TRUNCATION_MAX,
-  TRUNCATION_MIN,
-  type UiState,
-} from './uiState';
+import { field, SampleControls, showGenerateStatus } from './sampleControls';
+import type { UiState } from './uiState';
 
 /** Displayed height of one gallery cell, in CSS pixels (before the width limit). */
 const TARGET_CELL = 96;
@@ -48,11 +41,6 @@ export interface GalleryProps {
   pending: PendingGenerate | null;
   error: string | null;
   result: GeneratedView | undefined;
-}
-
-/** A random seed in [0, SEED_MAX] from the platform's CSPRNG. */
-export function randomSeed(): number {
-  return crypto.getRandomValues(new Uint32Array(1))[0]! & SEED_MAX;
 }
 
 function rowLabel(row: GalleryRow): string {
@@ -93,34 +81,11 @@ export class GalleryPanel {
     neighbours: figure('group-neighbours'),
     samples: figure('group-generated'),
   };
-  private readonly seed = el('vscode-textfield', {
-    class: 'seed-input',
-    attrs: { type: 'number', min: 0, max: SEED_MAX, step: 1, 'aria-label': 'Seed' },
-  });
-  private readonly newSeed = el('vscode-button', {
-    class: 'btn-new-seed',
-    text: 'New seed',
-    attrs: { secondary: true },
-  });
-  private readonly truncation = el('input', {
-    class: 'truncation-input',
-    attrs: {
-      type: 'range',
-      min: TRUNCATION_MIN,
-      max: TRUNCATION_MAX,
-      step: 0.05,
-      'aria-label': 'Truncation',
-    },
-  });
-  private readonly truncationValue = el('span', { class: 'truncation-value' });
+  private readonly controls: SampleControls;
   private readonly classField: HTMLElement;
   private readonly classSelect = el('vscode-single-select', {
     class: 'class-select',
     attrs: { 'aria-label': 'Class' },
-  });
-  private readonly count = el('vscode-textfield', {
-    class: 'count-input',
-    attrs: { type: 'number', min: 1, max: COUNT_MAX, step: 1, 'aria-label': 'Count' },
   });
   private readonly generate = el('vscode-button', { class: 'btn-generate', text: 'Generate' });
   private readonly ring = el('vscode-progress-ring', { class: 'generate-progress' });
@@ -143,13 +108,7 @@ export class GalleryPanel {
   private localError: string | null = null;
 
   constructor(private readonly callbacks: GalleryCallbacks) {
-    const field = (label: string, ...controls: HTMLElement[]) =>
-      el(
-        'label',
-        { class: 'field' },
-        el('span', { class: 'field-label', text: label }),
-        ...controls,
-      );
+    this.controls = new SampleControls((patch) => this.callbacks.settings(patch));
     this.classField = field('Class', this.classSelect);
     this.result = el(
       'div',
@@ -172,10 +131,10 @@ export class GalleryPanel {
         el(
           'div',
           { class: 'generate-controls' },
-          field('Seed', this.seed, this.newSeed),
-          field('Truncation', this.truncation, this.truncationValue),
+          this.controls.seedField,
+          this.controls.truncationField,
           this.classField,
-          field('Count', this.count),
+          this.controls.countField,
           el('div', { class: 'generate-actions' }, this.generate, this.ring),
         ),
         this.note,
@@ -187,36 +146,15 @@ export class GalleryPanel {
 
     this.rowList.addEventListener('click', (e) => this.pickRow(e.target));
     this.rowList.addEventListener('keydown', (e) => this.onRowKey(e));
-    this.newSeed.addEventListener('click', () => {
-      const seed = randomSeed();
-      this.seed.value = String(seed);
-      this.callbacks.settings({ seed });
-    });
-    this.seed.addEventListener('input', () => {
-      const seed = parseSeed(this.seed.value);
-      if (seed !== null) this.callbacks.settings({ seed });
-    });
-    this.truncation.addEventListener('input', () => {
-      const truncation = Number(this.truncation.value);
-      setText(this.truncationValue, truncation.toFixed(2));
-      this.callbacks.settings({ truncation });
-    });
     this.classSelect.addEventListener('change', () => {
       this.callbacks.settings({ className: this.classSelect.value });
-    });
-    this.count.addEventListener('input', () => {
-      const count = parseCount(this.count.value);
-      if (count !== null) this.callbacks.settings({ count });
     });
     this.generate.addEventListener('click', () => this.onGenerate());
   }
 
   /** Puts the stored settings into the controls (at start-up). */
   restore(ui: UiState): void {
-    this.seed.value = String(ui.seed);
-    this.truncation.value = String(ui.truncation);
-    setText(this.truncationValue, ui.truncation.toFixed(2));
-    this.count.value = String(ui.count);
+    this.controls.restore(ui);
   }
 
   update(props: GalleryProps): void {
@@ -379,13 +317,12 @@ export class GalleryPanel {
         : !row
           ? 'The gallery has no instances.'
           : '';
-    flag(this.generate, 'disabled', reason !== '' || pending !== null);
-    show(this.ring, pending !== null);
-    setText(this.note, reason);
-    show(this.note, reason !== '');
-    const message = this.localError ?? error;
-    setText(this.error, message ?? '');
-    show(this.error, Boolean(message));
+    showGenerateStatus(
+      { button: this.generate, ring: this.ring, note: this.note, error: this.error },
+      reason,
+      pending !== null,
+      this.localError ?? error,
+    );
 
     show(this.result, Boolean(result));
     if (!result) return;
@@ -409,16 +346,9 @@ export class GalleryPanel {
     if (!props || !gallery || this.generate.hasAttribute('disabled')) return;
     const row = gallery.rows[selectedRow(gallery, props.ui.galleryInstance)];
     if (!row) return;
-    const seed = parseSeed(this.seed.value);
-    const count = parseCount(this.count.value);
-    const truncation = Number(this.truncation.value);
-    this.localError =
-      seed === null
-        ? `Seed must be a whole number from 0 to ${SEED_MAX}.`
-        : count === null
-          ? `Count must be a whole number from 1 to ${COUNT_MAX}.`
-          : null;
-    if (seed === null || count === null) {
+    const settings = this.controls.read();
+    this.localError = 'error' in settings ? settings.error : null;
+    if ('error' in settings) {
       this.update(props);
       return;
     }
@@ -427,9 +357,7 @@ export class GalleryPanel {
       : undefined;
     this.callbacks.generate({
       instance: row.instance,
-      seed,
-      truncation,
-      count,
+      ...settings,
       ...(className ? { className } : {}),
     });
   }

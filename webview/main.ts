@@ -19,7 +19,8 @@ import {
   type DashboardModel,
 } from './dashboardModel';
 import { el, formatNumber, setText, show } from './dom';
-import { GalleryPanel, randomSeed, type GenerateRequest } from './galleryView';
+import { GalleryPanel, type GenerateRequest } from './galleryView';
+import { randomSeed } from './sampleControls';
 import { Header } from './header';
 import { LogView } from './logView';
 import { LossCharts } from './lossCharts';

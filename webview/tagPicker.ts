@@ -5,17 +5,9 @@
  */
 import type { RunView, TagSamplesView } from '../src/protocol/webviewMessages';
 import { pickableTags, type PendingTagSamples } from './dashboardModel';
-import { el, flag, setText, show } from './dom';
-import { randomSeed } from './galleryView';
-import {
-  COUNT_MAX,
-  parseCount,
-  parseSeed,
-  SEED_MAX,
-  TRUNCATION_MAX,
-  TRUNCATION_MIN,
-  type UiState,
-} from './uiState';
+import { el, setText, show } from './dom';
+import { field, SampleControls, showGenerateStatus, type SampleSettings } from './sampleControls';
+import type { UiState } from './uiState';
 
 export interface TagSampleRequest {
   tags: string[];
@@ -44,6 +36,17 @@ export interface TagPickerProps {
 
 const describeTags = (tags: readonly string[]): string => tags.join(' + ');
 
+/** The Tags tab keeps its own seed, truncation and count, apart from the gallery's. */
+function tagSettings(
+  patch: Partial<SampleSettings>,
+): Partial<Pick<UiState, 'tagSeed' | 'tagTruncation' | 'tagCount'>> {
+  return {
+    ...(patch.seed !== undefined ? { tagSeed: patch.seed } : {}),
+    ...(patch.truncation !== undefined ? { tagTruncation: patch.truncation } : {}),
+    ...(patch.count !== undefined ? { tagCount: patch.count } : {}),
+  };
+}
+
 function historyItem(view: TagSamplesView): HTMLElement {
   const tags = describeTags(view.tags);
   return el(
@@ -66,30 +69,7 @@ export class TagPicker {
     attrs: { 'aria-label': 'Tags' },
   });
   private readonly picked = el('div', { class: 'picked-tags' });
-  private readonly seed = el('vscode-textfield', {
-    class: 'seed-input tag-seed-input',
-    attrs: { type: 'number', min: 0, max: SEED_MAX, step: 1, 'aria-label': 'Seed' },
-  });
-  private readonly newSeed = el('vscode-button', {
-    class: 'btn-tag-new-seed',
-    text: 'New seed',
-    attrs: { secondary: true },
-  });
-  private readonly truncation = el('input', {
-    class: 'truncation-input tag-truncation-input',
-    attrs: {
-      type: 'range',
-      min: TRUNCATION_MIN,
-      max: TRUNCATION_MAX,
-      step: 0.05,
-      'aria-label': 'Truncation',
-    },
-  });
-  private readonly truncationValue = el('span', { class: 'truncation-value' });
-  private readonly count = el('vscode-textfield', {
-    class: 'count-input tag-count-input',
-    attrs: { type: 'number', min: 1, max: COUNT_MAX, step: 1, 'aria-label': 'Count' },
-  });
+  private readonly controls: SampleControls;
   private readonly generate = el('vscode-button', { class: 'btn-tag-generate', text: 'Generate' });
   private readonly ring = el('vscode-progress-ring', {
     class: 'generate-progress tag-generate-progress',
@@ -113,13 +93,7 @@ export class TagPicker {
   private localError: string | null = null;
 
   constructor(private readonly callbacks: TagPickerCallbacks) {
-    const field = (label: string, ...controls: HTMLElement[]) =>
-      el(
-        'label',
-        { class: 'field' },
-        el('span', { class: 'field-label', text: label }),
-        ...controls,
-      );
+    this.controls = new SampleControls((patch) => this.callbacks.settings(tagSettings(patch)));
     this.result = el(
       'div',
       { class: 'tag-samples-result' },
@@ -139,9 +113,9 @@ export class TagPicker {
         'div',
         { class: 'generate-controls' },
         field('Tags', this.select),
-        field('Seed', this.seed, this.newSeed),
-        field('Truncation', this.truncation, this.truncationValue),
-        field('Count', this.count),
+        this.controls.seedField,
+        this.controls.truncationField,
+        this.controls.countField,
         el('div', { class: 'generate-actions' }, this.generate, this.ring),
       ),
       this.picked,
@@ -163,33 +137,12 @@ export class TagPicker {
       this.localError = null;
       this.callbacks.settings({ pickedTags: tags });
     });
-    this.newSeed.addEventListener('click', () => {
-      const seed = randomSeed();
-      this.seed.value = String(seed);
-      this.callbacks.settings({ tagSeed: seed });
-    });
-    this.seed.addEventListener('input', () => {
-      const seed = parseSeed(this.seed.value);
-      if (seed !== null) this.callbacks.settings({ tagSeed: seed });
-    });
-    this.truncation.addEventListener('input', () => {
-      const truncation = Number(this.truncation.value);
-      setText(this.truncationValue, truncation.toFixed(2));
-      this.callbacks.settings({ tagTruncation: truncation });
-    });
-    this.count.addEventListener('input', () => {
-      const count = parseCount(this.count.value);
-      if (count !== null) this.callbacks.settings({ tagCount: count });
-    });
     this.generate.addEventListener('click', () => this.onGenerate());
   }
 
   /** Puts the stored settings into the controls (at start-up). */
   restore(ui: UiState): void {
-    this.seed.value = String(ui.tagSeed);
-    this.truncation.value = String(ui.tagTruncation);
-    setText(this.truncationValue, ui.tagTruncation.toFixed(2));
-    this.count.value = String(ui.tagCount);
+    this.controls.restore({ seed: ui.tagSeed, truncation: ui.tagTruncation, count: ui.tagCount });
   }
 
   update(props: TagPickerProps): void {
@@ -234,13 +187,12 @@ export class TagPicker {
         : picked.length === 0
           ? 'Pick one or more tags.'
           : '';
-    flag(this.generate, 'disabled', reason !== '' || pending !== null);
-    show(this.ring, pending !== null);
-    setText(this.note, reason);
-    show(this.note, reason !== '');
-    const message = this.localError ?? error;
-    setText(this.error, message ?? '');
-    show(this.error, Boolean(message));
+    showGenerateStatus(
+      { button: this.generate, ring: this.ring, note: this.note, error: this.error },
+      reason,
+      pending !== null,
+      this.localError ?? error,
+    );
   }
 
   private updateResult(samples: readonly TagSamplesView[]): void {
@@ -274,18 +226,12 @@ export class TagPicker {
     const props = this.props;
     if (!props?.view || this.generate.hasAttribute('disabled')) return;
     const tags = pickableTags(props.view.tagNames, props.ui.pickedTags);
-    const seed = parseSeed(this.seed.value);
-    const count = parseCount(this.count.value);
-    this.localError =
-      seed === null
-        ? `Seed must be a whole number from 0 to ${SEED_MAX}.`
-        : count === null
-          ? `Count must be a whole number from 1 to ${COUNT_MAX}.`
-          : null;
-    if (tags.length === 0 || seed === null || count === null) {
+    const settings = this.controls.read();
+    this.localError = 'error' in settings ? settings.error : null;
+    if (tags.length === 0 || 'error' in settings) {
       this.update(props);
       return;
     }
-    this.callbacks.generate({ tags, seed, count, truncation: Number(this.truncation.value) });
+    this.callbacks.generate({ tags, ...settings });
   }
 }

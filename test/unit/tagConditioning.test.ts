@@ -125,14 +125,23 @@ describe('conditioning on tags and vectors', function () {
         sampleRun(runDir, { count: 4, truncation: 0, seed: 1, conditionFile: bad }),
         /--condition .*vec\.json: the vector has 2 numbers; this run's model takes 24/,
       );
+      // The tags reach the generator: a file naming tags is the same request as --tags, and
+      // other tags with the same seed give other images.
       fs.writeFileSync(bad, '{"tags": ["blue", "square"]}');
+      const same = { count: 4, truncation: 0, seed: 1 };
       const fromFile = await sampleRun(runDir, {
-        count: 4,
-        truncation: 0,
-        seed: 1,
+        ...same,
         conditionFile: bad,
+        out: path.join(dir, 'from-file.png'),
       });
-      assert.ok(fs.existsSync(fromFile.file));
+      const fromFlag = await sampleRun(runDir, {
+        ...same,
+        tags: ['blue', 'square'],
+        out: path.join(dir, 'from-flag.png'),
+      });
+      const png = (f: string) => fs.readFileSync(f);
+      assert.ok(png(fromFile.file).equals(png(fromFlag.file)));
+      assert.ok(!png(out.file).equals(png(fromFlag.file)), 'red circle drew blue squares');
     } finally {
       cleanup();
     }
@@ -185,8 +194,18 @@ describe('conditioning on tags and vectors', function () {
         truncation: 0,
         seed: 2,
         conditionFile: cond,
+        out: path.join(dir, 'vector-a.png'),
       });
-      assert.ok(fs.existsSync(sampled.file));
+      fs.writeFileSync(cond, '[0, 0]');
+      const other = await sampleRun(vectorDir, {
+        count: 4,
+        truncation: 0,
+        seed: 2,
+        conditionFile: cond,
+        out: path.join(dir, 'vector-b.png'),
+      });
+      // Same noise, another vector: other images, so the vector reaches the generator.
+      assert.ok(!fs.readFileSync(sampled.file).equals(fs.readFileSync(other.file)));
       await assert.rejects(
         sampleRun(vectorDir, { count: 4, truncation: 0, seed: 2, tags: ['dark'] }),
         /--tags: this run's model \(cgan-mlp\) is conditioned on a vector of 2, not on tags/,
@@ -226,7 +245,9 @@ describe('conditioning on tags and vectors', function () {
         const r = await sampleRun(icganDir, { count: 4, truncation: 0, seed: 2, ...request });
         assert.ok(fs.existsSync(r.file));
       }
-      // Generation from an instance pairs it with its own tags, or with swapped ones.
+      // Generation from an instance pairs it with its own tags ('dark'), or with swapped ones:
+      // the same noise then gives other images.
+      const grids: Buffer[] = [];
       for (const tags of [undefined, ['light']]) {
         const g = await generateFromInstance(icganDir, {
           source: { instance: 3 },
@@ -238,7 +259,12 @@ describe('conditioning on tags and vectors', function () {
           out: path.join(dir, `gen-${tags ? 'swapped' : 'own'}`),
         });
         assert.equal(g.files.length, 2);
+        grids.push(fs.readFileSync(g.grid));
       }
+      assert.ok(
+        !(grids[0] as Buffer).equals(grids[1] as Buffer),
+        'swapping the tags changed nothing',
+      );
       await assert.rejects(
         generateFromInstance(icganDir, {
           source: { instance: 3 },
