@@ -35,14 +35,42 @@ export function computeStandingStats(
   instanceFeatures?: Float32Array,
   conditions?: ConditionSource,
 ): Map<string, BnStats> {
-  const rng = new Rng(seed);
   const collected = new Map<string, BnStats[]>();
+  for (const draw of standingStatsDraws(model, seed, instanceFeatures, conditions)) {
+    tf.tidy(() => {
+      const cond = conditionTensors(model, draw, 0, BATCH_SIZE);
+      model.generate(params, tf.tensor2d(draw.z, [BATCH_SIZE, model.zDim]), cond, {
+        kind: 'collect',
+        out: collected,
+      });
+    });
+  }
+  return averageStats(collected);
+}
+
+/** One batch the standing statistics are averaged over: noise and the conditions it goes with. */
+export interface StandingDraw {
+  z: Float32Array;
+  labels: Int32Array | null;
+  instances: Float32Array | null;
+  vectors: Float32Array | null;
+}
+
+/** The seeded batches of computeStandingStats (apart so the parity harness can replay them). */
+export function standingStatsDraws(
+  model: GanModel,
+  seed: number,
+  instanceFeatures?: Float32Array,
+  conditions?: ConditionSource,
+): StandingDraw[] {
+  const rng = new Rng(seed);
   const instanceCount =
     instanceFeatures && model.featureDim > 0 ? instanceFeatures.length / model.featureDim : 0;
   const conditionCount = conditions && model.conditionDim > 0 ? conditions.count : 0;
   if (model.conditionDim > 0 && conditionCount === 0) {
     throw new Error(`model '${model.type}' needs the images' conditions for its statistics`);
   }
+  const draws: StandingDraw[] = [];
   for (let b = 0; b < BATCHES; b++) {
     const z = rng.normals(BATCH_SIZE * model.zDim);
     const labels = model.numClasses > 0 ? rng.ints(BATCH_SIZE, model.numClasses) : null;
@@ -54,15 +82,9 @@ export function computeStandingStats(
         ? gatherRows(instanceFeatures, model.featureDim, picked)
         : null;
     const vectors = conditions && conditionCount > 0 ? conditions.rows(picked) : null;
-    tf.tidy(() => {
-      const cond = conditionTensors(model, { labels, instances, vectors }, 0, BATCH_SIZE);
-      model.generate(params, tf.tensor2d(z, [BATCH_SIZE, model.zDim]), cond, {
-        kind: 'collect',
-        out: collected,
-      });
-    });
+    draws.push({ z, labels, instances, vectors });
   }
-  return averageStats(collected);
+  return draws;
 }
 
 export function disposeStats(stats: ReadonlyMap<string, BnStats>): void {
