@@ -64,8 +64,10 @@ export interface LoadedCheckpoint<M> {
 export function loadLatestCheckpoint<M>(
   dir: string,
   warn: (msg: string) => void,
+  /** Only checkpoints of this step or earlier (to judge a run as it was at a step). */
+  atMostStep = Infinity,
 ): LoadedCheckpoint<M> | null {
-  for (const entry of listCheckpoints(dir)) {
+  for (const entry of listCheckpoints(dir).filter((e) => e.step <= atMostStep)) {
     try {
       const { meta, tensors } = decodeCheckpoint<M>(fs.readFileSync(entry.file));
       return { file: entry.file, meta, tensors };

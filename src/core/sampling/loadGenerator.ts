@@ -12,7 +12,7 @@ import { loadRunInstances } from '../instances/prepareInstances';
 import { Rng } from '../random/rng';
 import { assertRunFolder, RUN_FILES } from '../run/runFolder';
 import { assignAll, statsFromCheckpoint, type CheckpointMeta } from '../train/trainingSession';
-import { disposeStats } from './standingStats';
+import { computeStandingStats, disposeStats } from './standingStats';
 
 /** A trained generator ready for sampling: EMA weights and the standing batch-norm statistics. */
 export interface LoadedGenerator {
@@ -32,13 +32,25 @@ export interface LoadedGenerator {
 export function loadGenerator(
   runDir: string,
   warn: (msg: string) => void = () => undefined,
+  /** Load the newest checkpoint at or before this step instead of the newest. */
+  atMostStep = Infinity,
+  /**
+   * 'raw': the trained generator instead of its EMA copy (to judge what the average buys), with
+   * standing statistics computed for it; models conditioned on tags or vectors need the data's
+   * rows for those and are not supported.
+   */
+  weights: 'ema' | 'raw' = 'ema',
 ): LoadedGenerator {
   const dir = path.resolve(runDir);
   assertRunFolder(dir);
   const config = JSON.parse(fs.readFileSync(path.join(dir, RUN_FILES.config), 'utf8')) as {
     model: ModelConfig;
   };
-  const ckpt = loadLatestCheckpoint<CheckpointMeta>(path.join(dir, RUN_FILES.checkpoints), warn);
+  const ckpt = loadLatestCheckpoint<CheckpointMeta>(
+    path.join(dir, RUN_FILES.checkpoints),
+    warn,
+    atMostStep,
+  );
   if (!ckpt) throw new UserError(`${dir}: the run has no valid checkpoint yet`);
   const { meta } = ckpt;
   const model = createModel(
@@ -52,13 +64,20 @@ export function loadGenerator(
   // Only the generator is needed; its weights are replaced by the EMA copy.
   disposeVariables(model.discriminatorParams);
   model.discriminatorParams.clear();
-  assignAll(model.generatorParams, ckpt.tensors, 'EMA/');
-  const stats = statsFromCheckpoint(ckpt.tensors);
+  assignAll(model.generatorParams, ckpt.tensors, weights === 'ema' ? 'EMA/' : 'G/');
+  const instances = model.featureDim > 0 ? loadRunInstances(dir) : null;
+  if (weights === 'raw' && model.conditionDim > 0) {
+    throw new UserError(`${dir}: raw weights of a model conditioned on tags or vectors`);
+  }
+  const stats =
+    weights === 'ema'
+      ? statsFromCheckpoint(ckpt.tensors)
+      : computeStandingStats(model, model.generatorParams, 0, instances?.features);
   return {
     model,
     stats,
     meta,
-    instances: model.featureDim > 0 ? loadRunInstances(dir) : null,
+    instances,
     checkpointFile: ckpt.file,
     dispose: () => {
       disposeVariables(model.generatorParams);
