@@ -133,6 +133,7 @@ function resolveData(
         data.labels = null;
       }
       data.classNames ??= null;
+      data.seed ??= seed;
       break;
   }
   return data as unknown as DataConfig;
@@ -171,6 +172,7 @@ export function resolveConfig(value: unknown, file: string): TrainConfig {
     });
   }
   checkCondition(raw.model as ModelConfig, data, issues);
+  checkPack(raw.model as ModelConfig, raw.training as { batchSize: number }, issues);
   const instances = resolveInstancePaths(raw.instances as InstancesConfig, baseDir, issues);
   if (issues.length > 0) throw new ConfigError(file, issues);
   const { $schema: _schema, ...rest } = raw;
@@ -182,6 +184,27 @@ export function resolveConfig(value: unknown, file: string): TrainConfig {
     instances,
     runsDir: path.resolve(baseDir, raw.runsDir as string),
   };
+}
+
+/** PacGAN packs whole batches of unconditional images: dcgan only, batches a multiple of it. */
+function checkPack(
+  model: ModelConfig,
+  training: { batchSize: number },
+  issues: ConfigIssue[],
+): void {
+  const pack = model.pack ?? 1;
+  if (pack === 1) return;
+  if (model.type !== 'dcgan') {
+    issues.push({
+      field: 'model.pack',
+      message: `packing is for the unconditional dcgan; a '${model.type}' conditions each image on its own y`,
+    });
+  } else if (training.batchSize % pack !== 0) {
+    issues.push({
+      field: 'training.batchSize',
+      message: `${training.batchSize} is not a multiple of model.pack (${pack})`,
+    });
+  }
 }
 
 /**

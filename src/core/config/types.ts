@@ -40,6 +40,13 @@ export interface IdxDataConfig {
   limit: number;
   /** Names of the label values 0..C-1, or null to name them by number. */
   classNames: string[] | null;
+  /**
+   * 3: random triples of images as RGB channels (stacked MNIST); 1: the images as they are
+   * (absent in runs from before it existed).
+   */
+  stack?: 1 | 3;
+  /** Seed of the stacked draw (absent in runs from before data.stack). */
+  seed?: number;
 }
 
 export type DataConfig = ShapesDataConfig | FolderDataConfig | IdxDataConfig;
@@ -73,10 +80,22 @@ export interface ModelConfig {
   dNorm: 'auto' | 'batch' | 'spectral';
   /** Convolutional models: minibatch-stddev feature in D; 'auto' = off for dcgan, on for cgan. */
   dMinibatchStd: 'auto' | boolean;
+  /** dcgan: images per discriminator pack (PacGAN); absent in runs from before it (1). */
+  pack?: number;
   mlp: MlpConfig;
 }
 
 export type LossType = 'nonsaturating' | 'hinge';
+
+/** training.augment: DiffAugment's policies, applied to every image D sees. */
+export interface AugmentConfig {
+  /** Largest shift, as a fraction of the side (0: none). */
+  translation: number;
+  /** Side of the square blanked out, as a fraction of the image side (0: none). */
+  cutout: number;
+  /** Random brightness, saturation and contrast. */
+  colour: boolean;
+}
 
 export interface TrainingConfig {
   steps: number;
@@ -91,6 +110,8 @@ export interface TrainingConfig {
   logEvery: number;
   /** Loss magnitude treated as divergence. */
   divergenceLoss: number;
+  /** Absent in runs from before it existed (no augmentation). */
+  augment?: AugmentConfig;
 }
 
 export interface SamplesConfig {

@@ -58,6 +58,8 @@ export class ConvGan implements GanModel {
   readonly dNorm: 'batch' | 'spectral';
   /** Whether D sees the minibatch standard deviation as an extra 4×4 feature map. */
   readonly minibatchStd: boolean;
+  /** Images D judges together (PacGAN); 1 = each on its own. */
+  readonly pack: number;
 
   constructor(
     readonly type: 'dcgan' | 'cgan' | 'icgan' | 'icgan-class',
@@ -73,9 +75,8 @@ export class ConvGan implements GanModel {
     this.byClass = type === 'cgan' || type === 'icgan-class';
     this.byInstance = type === 'icgan' || type === 'icgan-class';
     this.conditional = this.byClass || this.byInstance;
-    // 'auto' keeps dcgan exactly the DCGAN-32 reference and gives cgan what made it diverse.
-    this.dNorm = cfg.dNorm === 'auto' ? (this.conditional ? 'spectral' : 'batch') : cfg.dNorm;
-    this.minibatchStd = cfg.dMinibatchStd === 'auto' ? this.conditional : cfg.dMinibatchStd;
+    ({ dNorm: this.dNorm, minibatchStd: this.minibatchStd } = resolveDiscriminator(type, cfg));
+    this.pack = cfg.pack ?? 1;
     this.zDim = cfg.zDim;
     const levels = Math.log2(image.resolution / 4);
     if (!Number.isInteger(levels) || levels < 1) {
@@ -131,7 +132,7 @@ export class ConvGan implements GanModel {
 
   private buildDiscriminator(b: ParamBuilder, rng: Rng): ParamBuilder['vars'] {
     const spectral = this.dNorm === 'spectral';
-    let cin: number = this.image.channels;
+    let cin: number = this.image.channels * this.pack;
     this.dChannels.forEach((cout, i) => {
       b.add(`down${i}.w`, [4, 4, cin, cout], { kind: 'normal', std: INIT_STD });
       if (spectral) addPowerIterationVector(b, rng, `down${i}.u`, cout);
@@ -211,10 +212,21 @@ export class ConvGan implements GanModel {
     });
   }
 
+  /** [B, H, W, C] → [B/pack, H, W, pack·C]: consecutive images side by side on the channels. */
+  private packed(x: tf.Tensor4D): tf.Tensor4D {
+    if (this.pack === 1) return x;
+    const [b, h, w, c] = x.shape;
+    if (b % this.pack !== 0)
+      throw new Error(`a batch of ${b} does not split into packs of ${this.pack}`);
+    const grouped = tf.reshape(x, [b / this.pack, this.pack, h, w, c]);
+    return tf.reshape(tf.transpose(grouped, [0, 2, 3, 1, 4]), [b / this.pack, h, w, this.pack * c]);
+  }
+
+  /** Logits, one per image, or per pack of `model.pack` images (PacGAN). */
   discriminate(params: TensorMap, x: tf.Tensor4D, cond: Conditioning): tf.Tensor1D {
     return tf.tidy(() => {
       const p = this.dNorm === 'spectral' ? this.spectralWeights(params) : params;
-      let h = tf.leakyRelu(convDown(p, 'down0', x), LEAK);
+      let h = tf.leakyRelu(convDown(p, 'down0', this.packed(x)), LEAK);
       for (let i = 1; i < this.dChannels.length; i++) {
         h =
           this.dNorm === 'spectral'
@@ -225,7 +237,7 @@ export class ConvGan implements GanModel {
               );
       }
       if (this.minibatchStd) h = appendMinibatchStd(h);
-      const phi = tf.reshape(h, [x.shape[0], -1]) as tf.Tensor2D;
+      const phi = tf.reshape(h, [h.shape[0], -1]) as tf.Tensor2D;
       let logit = tf.reshape(dense(p, 'logit', phi), [-1]) as tf.Tensor1D;
       if (this.byClass) {
         const proj = this.classEmbedding(p, cond, 'project');
@@ -238,6 +250,20 @@ export class ConvGan implements GanModel {
       return logit;
     });
   }
+}
+
+/** What model.dNorm and model.dMinibatchStd 'auto' mean for a model type. */
+export function resolveDiscriminator(
+  type: ModelConfig['type'],
+  cfg: Pick<ModelConfig, 'dNorm' | 'dMinibatchStd'>,
+): { dNorm: 'batch' | 'spectral'; minibatchStd: boolean } {
+  // 'auto' keeps dcgan exactly the DCGAN-32 reference and gives the conditional models what made
+  // them diverse.
+  const conditional = type !== 'dcgan';
+  return {
+    dNorm: cfg.dNorm === 'auto' ? (conditional ? 'spectral' : 'batch') : cfg.dNorm,
+    minibatchStd: cfg.dMinibatchStd === 'auto' ? conditional : cfg.dMinibatchStd,
+  };
 }
 
 /**

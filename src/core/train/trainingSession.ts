@@ -26,6 +26,7 @@ import { Rng, type RngState } from '../random/rng';
 import { computeStandingStats, type ConditionSource } from '../sampling/standingStats';
 import { Adam } from './adam';
 import { emaDecayAt, updateEma } from './ema';
+import { augments, diffAugment } from './diffAugment';
 import { discriminatorLoss, generatorLoss } from './losses';
 
 export interface StepStats {
@@ -34,6 +35,20 @@ export interface StepStats {
   /** Mean σ(D(x)) over the real batch and over the generated batch. */
   dReal: number;
   dFake: number;
+}
+
+/**
+ * Sees each update's inputs and gradients while they exist; the PyTorch parity harness
+ * (bench/parity.ts) replays them in its mirror. Must not keep or dispose the tensors.
+ */
+export interface StepProbe {
+  discriminatorUpdate(
+    real: tf.Tensor4D,
+    cond: Conditioning,
+    z: tf.Tensor2D,
+    grads: ReadonlyMap<string, tf.Tensor>,
+  ): void;
+  generatorUpdate(z: tf.Tensor2D, grads: ReadonlyMap<string, tf.Tensor>): void;
 }
 
 /** What a checkpoint stores besides tensors. */
@@ -81,6 +96,7 @@ export class TrainingSession {
   private readonly optD: Adam;
   private rng: Rng;
   private emaUpdates = 0;
+  probe: StepProbe | null = null;
 
   /** IC-GAN's instance-balanced sampler; null for models without instance conditioning. */
   private readonly sampler: InstanceSampler | null;
@@ -175,6 +191,16 @@ export class TrainingSession {
     for (let i = 0; i < rows.length; i++) if (rows[i] && this.rng.uniform() < p) rows[i] = 0;
   }
 
+  private get augmenting(): boolean {
+    return augments(this.config.training.augment);
+  }
+
+  /** What D sees of an image batch: training.augment's policies, or the batch itself. */
+  private augment(x: tf.Tensor4D): tf.Tensor4D {
+    const cfg = this.config.training.augment;
+    return augments(cfg) ? diffAugment(x, cfg, this.rng) : x;
+  }
+
   /** One generator update preceded by `dStepsPerG` discriminator updates. */
   trainStep(): StepStats {
     const { batchSize, loss, dStepsPerG } = this.config.training;
@@ -190,10 +216,13 @@ export class TrainingSession {
       const real = batch.real;
       cond = batch.cond;
       const z = this.noise(batchSize);
-      const fake = tf.tidy(() => model.generate(model.generatorParams, z, cond, BATCH_STATS));
+      const fake = tf.tidy(() =>
+        this.augment(model.generate(model.generatorParams, z, cond, BATCH_STATS)),
+      );
+      const seen = this.augmenting ? this.augment(real) : real;
       let probs: tf.Tensor1D | undefined;
       const { value, grads } = tf.variableGrads(() => {
-        const realLogits = model.discriminate(model.discriminatorParams, real, cond);
+        const realLogits = model.discriminate(model.discriminatorParams, seen, cond);
         const fakeLogits = model.discriminate(model.discriminatorParams, fake, cond);
         probs = tf.keep(
           tf.stack([
@@ -203,19 +232,23 @@ export class TrainingSession {
         );
         return discriminatorLoss(loss, realLogits, fakeLogits);
       }, dVars);
-      this.optD.apply(gradientsByName(model.discriminatorParams, grads));
+      const dGrads = gradientsByName(model.discriminatorParams, grads);
+      this.probe?.discriminatorUpdate(real, cond, z, dGrads);
+      this.optD.apply(dGrads);
       last = tf.tidy(
         () => tf.concat([tf.reshape(value, [1]), probs as tf.Tensor1D]) as tf.Tensor1D,
       );
-      tf.dispose([real, z, fake, value, probs as tf.Tensor1D, ...Object.values(grads)]);
+      tf.dispose([real, seen, z, fake, value, probs as tf.Tensor1D, ...Object.values(grads)]);
     }
     // The generator gets the conditions of the last real batch: same classes, same instances.
     const z = this.noise(batchSize);
     const { value: gValue, grads: gGrads } = tf.variableGrads(() => {
-      const fake = model.generate(model.generatorParams, z, cond, BATCH_STATS);
+      const fake = this.augment(model.generate(model.generatorParams, z, cond, BATCH_STATS));
       return generatorLoss(loss, model.discriminate(model.discriminatorParams, fake, cond));
     }, gVars);
-    this.optG.apply(gradientsByName(model.generatorParams, gGrads));
+    const gNamed = gradientsByName(model.generatorParams, gGrads);
+    this.probe?.generatorUpdate(z, gNamed);
+    this.optG.apply(gNamed);
     updateEma(
       this.ema,
       model.generatorParams,
