@@ -21,7 +21,7 @@ class Spec:
     """What the engine resolves from a config for a ConvGan (convGan.ts constructor)."""
 
     def __init__(self, model_type, z_dim, g_width, d_width, embed_dim, resolution, channels,
-                 num_classes, d_norm, minibatch_std):  # fmt: skip
+                 num_classes, d_norm, minibatch_std, group_size=0, pack=1):  # fmt: skip
         self.type = model_type
         self.z_dim = z_dim
         self.resolution = resolution
@@ -31,6 +31,8 @@ class Spec:
         self.by_class = model_type in ("cgan", "icgan-class")
         self.d_norm = d_norm
         self.minibatch_std = minibatch_std
+        self.group_size = group_size
+        self.pack = pack
         levels = int(round(math.log2(resolution / 4)))
         assert 4 * 2**levels == resolution and levels >= 1
         self.g_channels = [g_width * 2 ** (levels - 1 - i) for i in range(levels)]
@@ -131,11 +133,16 @@ def spectral_normalised(p, weight_name, u_name):
     return w / sigma
 
 
-def minibatch_std(h):
-    """One number: the mean over features of the batch standard deviation, as a channel."""
-    var, _ = torch.var_mean(h, dim=0, unbiased=False)
-    sd = torch.sqrt(var + 1e-8).mean()
-    return torch.cat([h, torch.ones_like(h[..., :1]) * sd], dim=-1)
+def minibatch_std(h, group=0):
+    """Per group of consecutive images (0: the batch), the mean over features of the standard
+    deviation within the group, as a channel of the group's images."""
+    b = h.shape[0]
+    g = group if group > 0 and b % group == 0 else b
+    grouped = h.reshape(b // g, g, *h.shape[1:])
+    var, _ = torch.var_mean(grouped, dim=1, unbiased=False)
+    sd = torch.sqrt(var + 1e-8).mean(dim=(1, 2, 3))
+    per_image = sd.repeat_interleave(g).reshape(b, 1, 1, 1)
+    return torch.cat([h, torch.ones_like(h[..., :1]) * per_image], dim=-1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -175,6 +182,9 @@ def spectral_weights(spec, p):
 def discriminate(spec, params, x, labels):
     spectral = spec.d_norm == "spectral"
     p = spectral_weights(spec, params) if spectral else params
+    if spec.pack > 1:
+        b, hh, ww, c = x.shape
+        x = x.reshape(b // spec.pack, spec.pack, hh, ww, c).permute(0, 2, 3, 1, 4).reshape(b // spec.pack, hh, ww, spec.pack * c)
     h = F.leaky_relu(conv_down(p, "down0", x), LEAK)
     for i in range(1, len(spec.d_channels)):
         if spectral:
@@ -182,8 +192,8 @@ def discriminate(spec, params, x, labels):
         else:
             h = F.leaky_relu(batch_norm(p, "bn%d" % i, conv_down(p, "down%d" % i, h, False), BATCH), LEAK)
     if spec.minibatch_std:
-        h = minibatch_std(h)
-    phi = h.reshape(x.shape[0], -1)
+        h = minibatch_std(h, spec.group_size)
+    phi = h.reshape(h.shape[0], -1)
     logit = dense(p, "logit", phi).reshape(-1)
     if spec.by_class:
         proj = one_hot(labels, spec.num_classes, x.dtype) @ p["project"]
@@ -280,7 +290,7 @@ def init_params(spec, gen):
 
     d = {}
     spectral = spec.d_norm == "spectral"
-    cin = spec.channels
+    cin = spec.channels * spec.pack
     for i, cout in enumerate(spec.d_channels):
         d["down%d.w" % i] = normal(4, 4, cin, cout)
         if spectral:

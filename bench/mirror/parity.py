@@ -78,7 +78,8 @@ def spec_of(meta):
     r = meta["resolved"]
     return cg.Spec(m["type"], m["zDim"], m["gWidth"], m["dWidth"], m["embedDim"],
                    meta["image"]["resolution"], meta["image"]["channels"], meta["numClasses"],
-                   r["dNorm"], r["minibatchStd"])  # fmt: skip
+                   r["dNorm"], r["minibatchStd"],
+                   m.get("groupSize", 0), m.get("pack", 1))  # fmt: skip
 
 
 def step_inputs(arrays, t, dtype):

@@ -39,7 +39,8 @@ def spec_of(job):
     m = job["model"]
     r = job["resolved"]
     return cg.Spec(m["type"], m["zDim"], m["gWidth"], m["dWidth"], m["embedDim"], job["data"]["side"],
-                   job["data"]["channels"], job["numClasses"], r["dNorm"], r["minibatchStd"])  # fmt: skip
+                   job["data"]["channels"], job["numClasses"], r["dNorm"], r["minibatchStd"],
+                   m.get("groupSize", 0), m.get("pack", 1))  # fmt: skip
 
 
 class Trainer:
@@ -55,12 +56,21 @@ class Trainer:
         self.opt_d = cg.Adam(self.d_train, self.t["dLr"], self.t["beta1"], self.t["beta2"])
         self.step = 0
         self.ema_updates = 0
+        if labels is not None:
+            self.members = {int(c): torch.nonzero(labels == c).flatten() for c in torch.unique(labels)}
 
     def noise(self, n):
         return torch.randn(n, self.spec.z_dim, generator=self.gen)
 
     def draw(self, n):
-        idx = torch.randint(0, self.images.shape[0], (n,), generator=self.gen)
+        g = self.spec.group_size
+        if self.labels is not None and self.spec.minibatch_std and g > 1 and n % g == 0:
+            # Groups sharing a class (data/classGroups.ts): the class of a uniform image, then
+            # images of that class.
+            anchors = torch.randint(0, self.images.shape[0], (n // g,), generator=self.gen)
+            idx = torch.cat([self.members[self.labels[a]][torch.randint(0, len(self.members[self.labels[a]]), (g,), generator=self.gen)] for a in anchors])
+        else:
+            idx = torch.randint(0, self.images.shape[0], (n,), generator=self.gen)
         return self.images[idx], (self.labels[idx] if self.labels is not None else None)
 
     def train_step(self):

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { ConfigError, type ConfigIssue } from './configError';
 import { schemaFilePath } from './schemaPath';
+import { resolveDiscriminator } from '../models/discriminatorOptions';
 import type { DataConfig, InstancesConfig, ModelConfig, TrainConfig } from './types';
 
 const CONFIG_SUFFIX = '.icgan.json';
@@ -172,7 +173,7 @@ export function resolveConfig(value: unknown, file: string): TrainConfig {
     });
   }
   checkCondition(raw.model as ModelConfig, data, issues);
-  checkPack(raw.model as ModelConfig, raw.training as { batchSize: number }, issues);
+  checkGrouping(raw.model as ModelConfig, raw.training as { batchSize: number }, issues);
   const instances = resolveInstancePaths(raw.instances as InstancesConfig, baseDir, issues);
   if (issues.length > 0) throw new ConfigError(file, issues);
   const { $schema: _schema, ...rest } = raw;
@@ -186,12 +187,27 @@ export function resolveConfig(value: unknown, file: string): TrainConfig {
   };
 }
 
-/** PacGAN packs whole batches of unconditional images: dcgan only, batches a multiple of it. */
-function checkPack(
+/**
+ * Batches split into whole minibatch-std groups, and PacGAN packs (dcgan only): batches a
+ * multiple of each.
+ */
+function checkGrouping(
   model: ModelConfig,
   training: { batchSize: number },
   issues: ConfigIssue[],
 ): void {
+  const group = model.groupSize ?? 0;
+  if (
+    model.type !== 'cgan-mlp' &&
+    resolveDiscriminator(model.type, model).minibatchStd &&
+    group > 1 &&
+    training.batchSize % group !== 0
+  ) {
+    issues.push({
+      field: 'training.batchSize',
+      message: `${training.batchSize} is not a multiple of model.groupSize (${group}), the images D's minibatch statistic groups`,
+    });
+  }
   const pack = model.pack ?? 1;
   if (pack === 1) return;
   if (model.type !== 'dcgan') {

@@ -82,6 +82,11 @@ export interface ModelConfig {
   dMinibatchStd: 'auto' | boolean;
   /** dcgan: images per discriminator pack (PacGAN); absent in runs from before it (1). */
   pack?: number;
+  /**
+   * Images per minibatch-std group, drawn sharing a condition; 0 = the whole batch (and runs from
+   * before it).
+   */
+  groupSize?: number;
   mlp: MlpConfig;
 }
 

@@ -28,11 +28,17 @@ export class InstanceSampler {
     }
   }
 
-  sample(rng: Rng, batch: number): InstanceDraw {
+  /**
+   * `batch` draws; with `group` > 1, consecutive groups of that many share one instance (each
+   * with its own neighbour), so D's grouped minibatch statistic sees the variety of one
+   * neighbourhood next to the variety of G's samples for that instance.
+   */
+  sample(rng: Rng, batch: number, group = 1): InstanceDraw {
     const instances = new Int32Array(batch);
     const neighbours = new Int32Array(batch);
+    let i = 0;
     for (let b = 0; b < batch; b++) {
-      const i = rng.int(this.count);
+      if (b % group === 0) i = rng.int(this.count);
       instances[b] = i;
       neighbours[b] = this.neighbourIndices[i * this.k + rng.int(this.k)] ?? i;
     }

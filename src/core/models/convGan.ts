@@ -13,6 +13,7 @@ import {
   type BnMode,
 } from './layers';
 import { param, ParamBuilder, type TensorMap } from './paramStore';
+import { resolveDiscriminator } from './discriminatorOptions';
 
 const INIT_STD = 0.02; // DCGAN's N(0, 0.02) initialisation
 const LEAK = 0.2;
@@ -60,6 +61,11 @@ export class ConvGan implements GanModel {
   readonly minibatchStd: boolean;
   /** Images D judges together (PacGAN); 1 = each on its own. */
   readonly pack: number;
+  /**
+   * Images per minibatch-std group (model.groupSize): training draws them sharing a condition,
+   * so the statistic measures the variety within a class or an instance's neighbourhood.
+   */
+  readonly groupSize: number;
 
   constructor(
     readonly type: 'dcgan' | 'cgan' | 'icgan' | 'icgan-class',
@@ -77,6 +83,7 @@ export class ConvGan implements GanModel {
     this.conditional = this.byClass || this.byInstance;
     ({ dNorm: this.dNorm, minibatchStd: this.minibatchStd } = resolveDiscriminator(type, cfg));
     this.pack = cfg.pack ?? 1;
+    this.groupSize = cfg.groupSize ?? 0;
     this.zDim = cfg.zDim;
     const levels = Math.log2(image.resolution / 4);
     if (!Number.isInteger(levels) || levels < 1) {
@@ -236,7 +243,7 @@ export class ConvGan implements GanModel {
                 LEAK,
               );
       }
-      if (this.minibatchStd) h = appendMinibatchStd(h);
+      if (this.minibatchStd) h = appendMinibatchStd(h, this.groupSize);
       const phi = tf.reshape(h, [h.shape[0], -1]) as tf.Tensor2D;
       let logit = tf.reshape(dense(p, 'logit', phi), [-1]) as tf.Tensor1D;
       if (this.byClass) {
@@ -252,31 +259,24 @@ export class ConvGan implements GanModel {
   }
 }
 
-/** What model.dNorm and model.dMinibatchStd 'auto' mean for a model type. */
-export function resolveDiscriminator(
-  type: ModelConfig['type'],
-  cfg: Pick<ModelConfig, 'dNorm' | 'dMinibatchStd'>,
-): { dNorm: 'batch' | 'spectral'; minibatchStd: boolean } {
-  // 'auto' keeps dcgan exactly the DCGAN-32 reference and gives the conditional models what made
-  // them diverse.
-  const conditional = type !== 'dcgan';
-  return {
-    dNorm: cfg.dNorm === 'auto' ? (conditional ? 'spectral' : 'batch') : cfg.dNorm,
-    minibatchStd: cfg.dMinibatchStd === 'auto' ? conditional : cfg.dMinibatchStd,
-  };
-}
-
 /**
- * Minibatch standard deviation (Karras et al. 2018): the per-feature std over the batch, averaged
- * to one number and appended as a constant channel. A batch of look-alike fakes has a small
- * value where real batches do not, so D can punish G for ignoring z; without batch norm in D
- * (spectral norm) D otherwise judges every image on its own and cannot see the collapse.
- * Real and fake batches are discriminated separately, so the statistic never mixes them.
+ * Minibatch standard deviation (Karras et al. 2018): the per-feature std over a group of images,
+ * averaged to one number and appended as a constant channel to the group's images. Without
+ * batch norm in D (spectral norm) D otherwise judges every image on its own and cannot see that
+ * G's samples look alike. Groups are consecutive images (`group`; 0 = the whole batch); training
+ * draws a group's images with one condition — a class, an instance's neighbourhood — so the
+ * statistic compares the variety within one condition, where a conditional G collapses first
+ * (all "squares" green), rather than across a batch that mixes conditions. Real and fake batches
+ * are discriminated separately, so the statistic never mixes them.
  */
-function appendMinibatchStd(h: tf.Tensor4D): tf.Tensor4D {
-  const sd = tf.mean(tf.sqrt(tf.add(tf.moments(h, 0).variance, 1e-8)));
-  const [b, height, width] = h.shape;
-  return tf.concat([h, tf.mul(tf.ones([b, height, width, 1]), sd) as tf.Tensor4D], 3);
+function appendMinibatchStd(h: tf.Tensor4D, group: number): tf.Tensor4D {
+  const [b, height, width, c] = h.shape;
+  const g = group > 0 && b % group === 0 ? group : b;
+  const grouped = tf.reshape(h, [b / g, g, height, width, c]);
+  const variance = tf.moments(grouped, 1).variance;
+  const sd = tf.mean(tf.sqrt(tf.add(variance, 1e-8)), [1, 2, 3]);
+  const perImage = tf.reshape(tf.tile(tf.reshape(sd, [b / g, 1]), [1, g]), [b, 1, 1, 1]);
+  return tf.concat([h, tf.mul(tf.ones([b, height, width, 1]), perImage) as tf.Tensor4D], 3);
 }
 
 /**

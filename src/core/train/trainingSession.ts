@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { TensorRecord } from '../checkpoint/checkpointFile';
 import type { TrainConfig } from '../config/types';
 import { conditionDim, gatherBatch, gatherConditionRows, gatherLabels } from '../data/batch';
+import { ClassGroups } from '../data/classGroups';
 import type { ImageDataset } from '../data/dataset';
 import {
   conditionKind,
@@ -100,6 +101,8 @@ export class TrainingSession {
 
   /** IC-GAN's instance-balanced sampler; null for models without instance conditioning. */
   private readonly sampler: InstanceSampler | null;
+  /** Class-sharing groups for class-conditional models (see conditionGroup). */
+  private readonly classGroups: ClassGroups | null;
   /** 'tags' or 'vector' when y is dense, null for class labels or no y. */
   private readonly denseKind: 'tags' | 'vector' | null;
   /** The training images' dense y, for the standing statistics and the grid's example rows. */
@@ -135,6 +138,8 @@ export class TrainingSession {
       this.sampler && instances ? instances.dim : 0,
       yDim,
     );
+    this.classGroups =
+      this.model.numClasses > 0 && data.labels ? new ClassGroups(data.labels) : null;
     this.ema = cloneVariables(this.model.generatorParams, 'EMA');
     const t = config.training;
     this.optG = new Adam(this.model.generatorParams, {
@@ -164,11 +169,14 @@ export class TrainingSession {
     const { model, data } = this;
     let images: Int32Array;
     const cond: Conditioning = {};
+    const group = this.conditionGroup();
     if (this.sampler && this.instances) {
-      const draw = this.sampler.sample(this.rng, batch);
+      const draw = this.sampler.sample(this.rng, batch, group);
       images = draw.neighbours;
       const h = gatherRows(this.instances.features, this.instances.dim, draw.instances);
       cond.instance = tf.tensor2d(h, [batch, this.instances.dim]);
+    } else if (this.classGroups && group > 1) {
+      images = this.classGroups.draw(this.rng, batch, group);
     } else {
       images = this.rng.ints(batch, data.count);
     }
@@ -179,6 +187,17 @@ export class TrainingSession {
       cond.vector = tf.tensor2d(rows, [batch, model.conditionDim]);
     }
     return { real: gatherBatch(data, images), cond };
+  }
+
+  /**
+   * Images per group that share a condition (model.groupSize), when D's minibatch statistic is
+   * taken per group; 1 = draw independently. Models conditioned on tags or vectors draw
+   * independently (few images share a whole y).
+   */
+  private conditionGroup(): number {
+    const g = this.config.model.groupSize ?? 0;
+    const model = this.model as { minibatchStd?: boolean };
+    return model.minibatchStd && g > 1 && this.config.training.batchSize % g === 0 ? g : 1;
   }
 
   /**
