@@ -68,7 +68,8 @@ class Trainer:
             # Groups sharing a class (data/classGroups.ts): the class of a uniform image, then
             # images of that class.
             anchors = torch.randint(0, self.images.shape[0], (n // g,), generator=self.gen)
-            idx = torch.cat([self.members[self.labels[a]][torch.randint(0, len(self.members[self.labels[a]]), (g,), generator=self.gen)] for a in anchors])
+            groups = [self.members[int(self.labels[a])] for a in anchors]
+            idx = torch.cat([m[torch.randint(0, len(m), (g,), generator=self.gen)] for m in groups])
         else:
             idx = torch.randint(0, self.images.shape[0], (n,), generator=self.gen)
         return self.images[idx], (self.labels[idx] if self.labels is not None else None)
