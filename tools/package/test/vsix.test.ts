@@ -45,6 +45,16 @@ describe('per-platform .vsix archives', () => {
     });
   }
 
+  it('the check catches a .vsix of another platform and a missing native file', function () {
+    const [x64, arm64] = [TARGETS[0]!, TARGETS[1]!];
+    const file = path.join(root, vsixName(arm64));
+    if (!fs.existsSync(file)) this.skip();
+    const problems = checkVsix(file, x64).problems.join('\n');
+    assert.match(problems, /libonnxruntime\.so\.1 is built for linux-arm64, not linux-x64/);
+    assert.match(problems, /missing: .*sharp-linux-x64/);
+    assert.match(problems, /TargetPlatform="linux-x64"/);
+  });
+
   it(`the ${host} .vsix loads sharp and onnxruntime-node from its own node_modules`, function () {
     const target = TARGETS.find((t) => t.id === host);
     const file = target && path.join(root, vsixName(target));
