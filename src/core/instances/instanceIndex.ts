@@ -63,7 +63,7 @@ export async function buildInstanceIndex(
     labels,
     conditions: conditions?.rows ?? null,
     conditionDim: conditions?.dim ?? 0,
-    engine: knn.engine,
+    engine: knn.fallbackReason ? `${knn.engine}: ${knn.fallbackReason}` : knn.engine,
   };
 }
 

@@ -1,6 +1,12 @@
-import type { InferenceSession, Tensor } from 'onnxruntime-node';
-import { createRequire } from 'node:module';
+/**
+ * Exact cosine k-NN on ONNX Runtime's CPU kernels (MLAS: AVX2/AVX-512 GEMM on all cores, a
+ * native TopK) when the optional `onnxruntime-node` package is installed — ~6× the matrix-product
+ * speed of tfjs-wasm here, which is what bounds a search over a training set. Without it, the
+ * tfjs path (cosineKnn.ts) runs. Both return the same neighbours, ties included (equal scores:
+ * the smaller index first — ONNX TopK's documented tie-break, and the JS selection's).
+ */
 import * as os from 'node:os';
+import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import {
   assertFinite,
   assertMatrix,
@@ -10,46 +16,21 @@ import {
   type KnnResult,
 } from './cosineKnn';
 import { ELEM_FLOAT, ELEM_INT64, onnxModel } from './onnxGraph';
+import { loadOnnxRuntime, type Ort, type OrtStatus } from './onnxRuntime';
 
-/**
- * Exact cosine k-NN on ONNX Runtime's CPU kernels (MLAS: AVX2/AVX-512 GEMM on all cores, a
- * native TopK) when the optional `onnxruntime-node` package is installed — ~6× the matrix-product
- * speed of tfjs-wasm here, which is what bounds a search over a training set. Without it, the
- * tfjs path (cosineKnn.ts) runs. Both return the same neighbours, ties included (equal scores:
- * the smaller index first — ONNX TopK's documented tie-break, and the JS selection's).
- */
-
-type Ort = typeof import('onnxruntime-node');
-
-let ortModule: Ort | null | undefined;
-let ortReason = '';
-
-/** The runtime, or null with the reason (not installed, failed to load its binary). */
-export function loadOnnxRuntime(): { ort: Ort | null; reason: string } {
-  if (ortModule === undefined) {
-    try {
-      // Loaded at run time (esbuild keeps it external): a missing optional package is an error
-      // here, not at startup.
-      ortModule = createRequire(__filename)('onnxruntime-node') as Ort;
-    } catch (err) {
-      ortModule = null;
-      ortReason =
-        (err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND'
-          ? 'onnxruntime-node is not installed (optional dependency)'
-          : `onnxruntime-node failed to load: ${(err as Error).message.split('\n')[0]}`;
-    }
-  }
-  return { ort: ortModule, reason: ortReason };
-}
+export { loadOnnxRuntime } from './onnxRuntime';
 
 /** Scores of one block of queries against the whole database: at most this many floats. */
 const BLOCK_ELEMENTS = 16 * 1024 * 1024;
 
-let sessionPromise: Promise<InferenceSession> | undefined;
+/** One session per runtime (a test may inject another one). */
+const sessions = new WeakMap<Ort, Promise<InferenceSession>>();
 
 /** Q[B,D] · DBT[D,N] → TopK(K) along N: values and indices, best first. */
 function topKSession(ort: Ort): Promise<InferenceSession> {
-  sessionPromise ??= ort.InferenceSession.create(
+  const existing = sessions.get(ort);
+  if (existing) return existing;
+  const created = ort.InferenceSession.create(
     onnxModel({
       nodes: [
         { op: 'MatMul', inputs: ['Q', 'DBT'], outputs: ['S'] },
@@ -76,7 +57,8 @@ function topKSession(ort: Ort): Promise<InferenceSession> {
       graphOptimizationLevel: 'all',
     },
   );
-  return sessionPromise;
+  sessions.set(ort, created);
+  return created;
 }
 
 function transpose(m: Float32Array, rows: number, cols: number): Float32Array {
@@ -87,20 +69,28 @@ function transpose(m: Float32Array, rows: number, cols: number): Float32Array {
   return out;
 }
 
+export interface EngineOptions {
+  /** 'auto': ONNX Runtime when it loads, else tfjs; 'native' fails without it. */
+  engine?: 'auto' | 'native' | 'tfjs';
+  /** The runtime to use; default: the installed `onnxruntime-node` (tests inject others). */
+  runtime?: OrtStatus;
+}
+
 /**
  * `exactCosineKnn` on ONNX Runtime when available, else on tfjs. Same arguments and result; the
- * result says which engine ran.
+ * result says which engine ran and, for tfjs, why ONNX Runtime did not.
  */
 export async function cosineKnn(
   features: Float32Array,
   n: number,
   d: number,
   k: number,
-  opts: KnnOptions & { engine?: 'auto' | 'native' | 'tfjs' } = {},
-): Promise<KnnResult & { engine: 'onnxruntime' | 'tfjs' }> {
-  const { ort, reason } = loadOnnxRuntime();
+  opts: KnnOptions & EngineOptions = {},
+): Promise<KnnResult & { engine: 'onnxruntime' | 'tfjs'; fallbackReason: string }> {
+  const { ort, reason } = opts.runtime ?? loadOnnxRuntime();
   if (opts.engine === 'tfjs' || (!ort && opts.engine !== 'native')) {
-    return { ...exactCosineKnn(features, n, d, k, opts), engine: 'tfjs' };
+    const fallbackReason = opts.engine === 'tfjs' ? 'the tfjs engine was requested' : reason;
+    return { ...exactCosineKnn(features, n, d, k, opts), engine: 'tfjs', fallbackReason };
   }
   if (!ort) throw new Error(reason);
   assertMatrix('features', features, n, d);
@@ -141,5 +131,5 @@ export async function cosineKnn(
       kthDistance[self] = 1 - similarities[self * k + k - 1]!;
     }
   }
-  return { indices, similarities, kthDistance, engine: 'onnxruntime' };
+  return { indices, similarities, kthDistance, engine: 'onnxruntime', fallbackReason: '' };
 }
