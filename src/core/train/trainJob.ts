@@ -13,7 +13,7 @@ import {
   saveInstances,
   type PreparedInstances,
 } from '../instances/prepareInstances';
-import { denseConditionKind, needsInstances } from '../models/createModel';
+import { denseConditionKind, needsInstances } from '../models/modelCapabilities';
 import { writeGallery } from './galleryWriter';
 import { UserError } from '../errors';
 import { tileGrid } from '../image/imageGrid';

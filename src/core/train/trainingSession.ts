@@ -4,13 +4,13 @@ import type { TrainConfig } from '../config/types';
 import { conditionDim, gatherBatch, gatherConditionRows, gatherLabels } from '../data/batch';
 import { ClassGroups } from '../data/classGroups';
 import type { ImageDataset } from '../data/dataset';
+import { createModel } from '../models/createModel';
 import {
   conditionKind,
-  createModel,
   denseConditionKind,
   needsInstances,
   needsLabels,
-} from '../models/createModel';
+} from '../models/modelCapabilities';
 import type { Conditioning } from '../models/ganModel';
 import type { InstanceIndex } from '../instances/instanceIndex';
 import { InstanceSampler } from '../instances/instanceSampler';
