@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { loadConfigFile } from '../src/core/config/loadConfig';
 import type { TrainConfig } from '../src/core/config/types';
 import { loadDataset } from '../src/core/data/loadDataset';
-import { needsLabels } from '../src/core/models/createModel';
+import { needsLabels } from '../src/core/models/modelCapabilities';
 import { resolveDiscriminator } from '../src/core/models/discriminatorOptions';
 import { flag, log } from './harness';
 import { ensureTorchPeer } from './peers/torchPeer';

@@ -6,6 +6,7 @@
  * lets the charts append instead of rebuilding).
  */
 import {
+  MAX_LOG_LINES,
   MAX_SUGGESTED_TAGS,
   MAX_TAG_SAMPLES,
   type DashboardState,
@@ -16,9 +17,6 @@ import {
   type RunView,
   type TagSamplesView,
 } from '../src/protocol/webviewMessages';
-
-/** Log lines kept per run (the newest). */
-export const LOG_LIMIT = 200;
 
 export interface PendingGenerate {
   requestId: number;
@@ -84,13 +82,13 @@ export function isHostMessage(value: unknown): value is HostToWebview {
   return typeof type === 'string' && HOST_TYPES.has(type);
 }
 
-/** Keeps the newest LOG_LIMIT lines. */
+/** Keeps the newest MAX_LOG_LINES lines. */
 export function capLog(lines: readonly string[]): string[] {
-  return lines.length > LOG_LIMIT ? lines.slice(lines.length - LOG_LIMIT) : [...lines];
+  return lines.length > MAX_LOG_LINES ? lines.slice(lines.length - MAX_LOG_LINES) : [...lines];
 }
 
 function normalizeView(view: RunView): RunView {
-  return view.log.length > LOG_LIMIT ? { ...view, log: capLog(view.log) } : view;
+  return view.log.length > MAX_LOG_LINES ? { ...view, log: capLog(view.log) } : view;
 }
 
 /**
@@ -223,8 +221,8 @@ export function reduce(model: DashboardModel, msg: HostToWebview): DashboardMode
       return withCurrent(model, msg.run, (view) => ({
         ...view,
         log:
-          view.log.length >= LOG_LIMIT
-            ? [...view.log.slice(view.log.length - LOG_LIMIT + 1), msg.line]
+          view.log.length >= MAX_LOG_LINES
+            ? [...view.log.slice(view.log.length - MAX_LOG_LINES + 1), msg.line]
             : [...view.log, msg.line],
       }));
     case 'training':

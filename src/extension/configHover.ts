@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { configName } from '../core/config/configName';
 import { lastEventOfType } from '../core/run/eventTail';
 import { RUN_FILES } from '../core/run/runFolder';
 import { listRuns, runsDirOfConfig } from '../core/run/runIndex';
@@ -23,8 +24,11 @@ export function previewMarkdown(configPath: string, training: boolean): vscode.M
   const md = new vscode.MarkdownString(undefined, true);
   md.supportHtml = true;
   md.isTrusted = { enabledCommands: ['icgan.openDashboard', 'icgan.train'] };
-  const name = path.basename(configPath, '.icgan.json');
-  const runs = listRuns(runsDirOfConfig(configPath, readSettings().runsDir), configPath);
+  const name = configName(configPath);
+  const runs = listRuns(
+    runsDirOfConfig(configPath, readSettings(vscode.Uri.file(configPath)).runsDir),
+    configPath,
+  );
   const run = runs[0];
   const links = [
     commandLink('Open Dashboard', 'icgan.openDashboard', configPath),

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { configName } from '../core/config/configName';
 import { listRuns, readRun, type RunRecord } from '../core/run/runIndex';
 import type { RunEvent } from '../protocol/runnerEvents';
 import {
@@ -67,7 +68,7 @@ export class DashboardPanel implements vscode.Disposable {
     readonly panel: vscode.WebviewPanel,
     private readonly host: DashboardHost,
   ) {
-    panel.title = `IC-GAN: ${path.basename(configPath, '.icgan.json')}`;
+    panel.title = `IC-GAN: ${configName(configPath)}`;
     panel.iconPath = vscode.Uri.joinPath(host.extensionUri, 'media', 'icon.png');
     this.configureWebview();
     this.subs.push(
@@ -177,7 +178,7 @@ export class DashboardPanel implements vscode.Disposable {
     const current = runs.find((r) => r.name === this.currentRun) ?? runs[0];
     return {
       configPath: this.configPath,
-      configName: path.basename(this.configPath, '.icgan.json'),
+      configName: configName(this.configPath),
       training: this.host.isTraining(this.configPath),
       trusted: vscode.workspace.isTrusted,
       runs: runs.map(summaryOf),

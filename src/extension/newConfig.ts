@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { CONFIG_SUFFIX, configName } from '../core/config/configName';
 
 /** "IC-GAN: New Config": a config from one of the shipped examples, saved in the workspace. */
 
@@ -57,12 +58,12 @@ export async function newConfig(extensionUri: vscode.Uri, folderArg?: unknown): 
   );
   if (!template) return;
   const name = await vscode.window.showInputBox({
-    prompt: 'Config name (the file will be <name>.icgan.json)',
-    value: template.file.replace('.icgan.json', ''),
+    prompt: `Config name (the file will be <name>${CONFIG_SUFFIX})`,
+    value: configName(template.file),
     validateInput: (v) =>
       /^[\w.-]+$/.test(v)
-        ? fs.existsSync(path.join(folder, `${v}.icgan.json`))
-          ? `${v}.icgan.json already exists`
+        ? fs.existsSync(path.join(folder, `${v}${CONFIG_SUFFIX}`))
+          ? `${v}${CONFIG_SUFFIX} already exists`
           : undefined
         : 'letters, digits, dot, dash and underscore only',
   });
@@ -73,7 +74,7 @@ export async function newConfig(extensionUri: vscode.Uri, folderArg?: unknown): 
   // the examples folder would point nowhere in the user's workspace.
   delete config.$schema;
   config.name = name;
-  const target = path.join(folder, `${name}.icgan.json`);
+  const target = path.join(folder, `${name}${CONFIG_SUFFIX}`);
   fs.writeFileSync(target, `${JSON.stringify(config, null, 2)}\n`, { flag: 'wx' });
   await vscode.window.showTextDocument(vscode.Uri.file(target));
 }

@@ -1,14 +1,16 @@
 import * as path from 'node:path';
+import { hasConditionInput, needsInstances } from '../core/models/modelCapabilities';
 import { RUN_FILES } from '../core/run/runFolder';
 import { readEvents } from '../core/run/eventLog';
 import type { RunRecord } from '../core/run/runIndex';
 import type { GalleryEvent, RunEvent, SamplesEvent, StepEvent } from '../protocol/runnerEvents';
-import type {
-  GalleryView,
-  LossPoint,
-  RunSummary,
-  RunView,
-  SampleGrid,
+import {
+  MAX_LOG_LINES,
+  type GalleryView,
+  type LossPoint,
+  type RunSummary,
+  type RunView,
+  type SampleGrid,
 } from '../protocol/webviewMessages';
 
 /**
@@ -20,9 +22,6 @@ export type ToUri = (absolutePath: string) => string;
 
 /** The most loss points sent for one run; longer histories are thinned evenly (the tail kept). */
 export const MAX_LOSS_POINTS = 4000;
-export const MAX_LOG_LINES = 200;
-
-const CLASS_CONDITIONAL = new Set(['cgan', 'cgan-mlp', 'icgan-class']);
 
 export function summaryOf(record: RunRecord): RunSummary {
   const { info } = record;
@@ -112,7 +111,7 @@ export function buildRunView(record: RunRecord, toUri: ToUri): RunView {
     summary: summaryOf(record),
     backend: null,
     classNames: [],
-    instanceConditioned: record.info.model === 'icgan' || record.info.model === 'icgan-class',
+    instanceConditioned: needsInstances(record.info.model),
     tagNames: [],
     losses: [],
     samples: [],
@@ -130,7 +129,7 @@ export function applyEvent(view: RunView, runDir: string, e: RunEvent, toUri: To
     case 'run-started':
       view.backend = e.backend;
       // Only a class-conditional model can swap the class; the others ignore labels.
-      view.classNames = CLASS_CONDITIONAL.has(e.model) ? (e.classNames ?? []) : [];
+      view.classNames = hasConditionInput(e.model) ? (e.classNames ?? []) : [];
       // Runs from before tags existed have no tagNames: not tags-conditioned.
       view.tagNames = e.tagNames ?? [];
       view.instanceConditioned = e.instanceConditioned ?? view.instanceConditioned;

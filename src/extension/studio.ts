@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { CONFIG_GLOB, configName } from '../core/config/configName';
 import { listRuns, runsDirOfConfig, type RunRecord } from '../core/run/runIndex';
 import { RUN_FILES } from '../core/run/runFolder';
 import type { GenerateOutput, JobCommand } from '../protocol/runnerCommands';
@@ -13,7 +14,7 @@ import { DASHBOARD_VIEW_TYPE, DashboardPanel, type DashboardHost } from './dashb
 import { describeExit, runToResult, type RunnerOptions } from './runnerProcess';
 import { readSettings, runnerEnv } from './settings';
 import { TrainingStatusBar } from './statusBar';
-import { CONFIG_GLOB, workspaceConfigs } from './targets';
+import { workspaceConfigs } from './targets';
 import { Training } from './training';
 
 const INSTANCE_MODELS = new Set(['icgan', 'icgan-class']);
@@ -211,7 +212,7 @@ export class Studio implements vscode.Disposable, DashboardHost {
     }
     const panel = vscode.window.createWebviewPanel(
       DASHBOARD_VIEW_TYPE,
-      `IC-GAN: ${path.basename(configPath, '.icgan.json')}`,
+      `IC-GAN: ${configName(configPath)}`,
       { viewColumn: vscode.ViewColumn.Beside, preserveFocus },
     );
     return this.adoptPanel(configPath, panel);

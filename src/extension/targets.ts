@@ -1,17 +1,13 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { CONFIG_GLOB, CONFIG_SUFFIX, isConfigPath } from '../core/config/configName';
 
 /**
  * Which config or image a command acts on: the explorer/editor-title argument, a path from a
  * hover's command link, the active editor, or a quick pick.
  */
 
-export const CONFIG_GLOB = '**/*.icgan.json';
 const EXCLUDE = '**/{node_modules,runs,.git}/**';
-
-export function isConfigPath(p: string): boolean {
-  return p.endsWith('.icgan.json');
-}
 
 function argPath(arg: unknown): string | undefined {
   if (arg instanceof vscode.Uri) return arg.scheme === 'file' ? arg.fsPath : undefined;
@@ -27,7 +23,7 @@ export async function pickConfig(arg: unknown, placeHolder: string): Promise<str
   const found = (await vscode.workspace.findFiles(CONFIG_GLOB, EXCLUDE, 200)).map((u) => u.fsPath);
   if (found.length === 0) {
     const choice = await vscode.window.showWarningMessage(
-      'IC-GAN: there is no *.icgan.json config in this workspace.',
+      `IC-GAN: there is no *${CONFIG_SUFFIX} config in this workspace.`,
       'New Config',
     );
     if (choice) await vscode.commands.executeCommand('icgan.newConfig');

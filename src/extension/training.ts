@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { configName } from '../core/config/configName';
 import type { JobCommand } from '../protocol/runnerCommands';
 import type { RunEvent, StepEvent } from '../protocol/runnerEvents';
 import { RunnerProcess, type RunnerExit } from './runnerProcess';
@@ -42,7 +43,7 @@ export class Training implements vscode.Disposable {
   }
 
   get name(): string {
-    return path.basename(this.configPath, '.icgan.json');
+    return configName(this.configPath);
   }
 
   get exited(): Promise<RunnerExit> {

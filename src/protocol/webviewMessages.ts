@@ -108,6 +108,9 @@ export interface SuggestedTagsView {
   embedding: 'onehot' | 'skipgram';
 }
 
+/** Log lines a run view carries (the newest), on the host and in the webview alike. */
+export const MAX_LOG_LINES = 200;
+
 /** Suggested-tags entries and tag-sample grids kept per panel (the newest). */
 export const MAX_SUGGESTED_TAGS = 20;
 export const MAX_TAG_SAMPLES = 8;

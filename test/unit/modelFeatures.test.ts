@@ -18,11 +18,7 @@ import {
   type FeatureSettingsInput,
   type ModelSettings,
 } from '../../src/core/features/featureSettings';
-import {
-  MODEL_COPY_DIR,
-  MODEL_FILES_LIST,
-  MODEL_JSON,
-} from '../../src/core/features/modelFeatures';
+import { MODEL_COPY_DIR, MODEL_FILES_LIST, MODEL_JSON } from '../../src/core/features/modelFiles';
 import { Rng } from '../../src/core/random/rng';
 import { makeTempDir } from './support/tempDir';
 

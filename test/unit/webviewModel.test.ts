@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { renderGallery } from '../../src/core/instances/galleryImage';
 import {
+  MAX_LOG_LINES,
   MAX_SUGGESTED_TAGS,
   MAX_TAG_SAMPLES,
   parseWebviewMessage,
@@ -20,7 +21,6 @@ import {
   initialModel,
   isHostMessage,
   latestRequested,
-  LOG_LIMIT,
   meanSimilarity,
   pickableTags,
   reduce,
@@ -230,19 +230,19 @@ describe('webview dashboard model', () => {
     assert.equal(after.state?.current?.summary.step, 50);
   });
 
-  it('caps the log at the newest LOG_LIMIT lines', () => {
+  it('caps the log at the newest MAX_LOG_LINES lines', () => {
     let model = withState();
-    for (let i = 0; i < LOG_LIMIT + 25; i++) {
+    for (let i = 0; i < MAX_LOG_LINES + 25; i++) {
       model = reduce(model, { type: 'log', run: 'run-b', line: `line ${i}` });
     }
     const log = model.state?.current?.log ?? [];
-    assert.equal(log.length, LOG_LIMIT);
+    assert.equal(log.length, MAX_LOG_LINES);
     assert.equal(log[0], 'line 25');
-    assert.equal(log[log.length - 1], `line ${LOG_LIMIT + 24}`);
+    assert.equal(log[log.length - 1], `line ${MAX_LOG_LINES + 24}`);
     // A long log in a full view is capped too.
     const long = Array.from({ length: 500 }, (_, i) => String(i));
     const viewed = reduce(model, { type: 'run', view: runView('run-d', { log: long }) });
-    assert.equal(viewed.state?.current?.log.length, LOG_LIMIT);
+    assert.equal(viewed.state?.current?.log.length, MAX_LOG_LINES);
     assert.equal(viewed.state?.current?.log[0], '300');
   });
 

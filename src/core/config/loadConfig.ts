@@ -4,9 +4,9 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { ConfigError, type ConfigIssue } from './configError';
 import { schemaFilePath } from './schemaPath';
 import { resolveDiscriminator } from '../models/discriminatorOptions';
+import { conditionInputTypesText, hasConditionInput } from '../models/modelCapabilities';
+import { CONFIG_SUFFIX } from './configName';
 import type { DataConfig, InstancesConfig, ModelConfig, TrainConfig } from './types';
-
-const CONFIG_SUFFIX = '.icgan.json';
 
 let validator: ValidateFunction | undefined;
 
@@ -229,10 +229,10 @@ function checkGrouping(
  */
 function checkCondition(model: ModelConfig, data: DataConfig, issues: ConfigIssue[]): void {
   if (model.condition === 'class') return;
-  if (!['cgan', 'cgan-mlp', 'icgan-class'].includes(model.type)) {
+  if (!hasConditionInput(model.type)) {
     issues.push({
       field: 'model.condition',
-      message: `'${model.condition}' needs a model with a condition input (cgan, cgan-mlp or icgan-class), not '${model.type}'`,
+      message: `'${model.condition}' needs a model with a condition input (${conditionInputTypesText()}), not '${model.type}'`,
     });
     return;
   }

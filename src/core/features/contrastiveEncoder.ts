@@ -41,7 +41,7 @@ import {
   type ExtractorFile,
   type ExtractorInput,
 } from './extractorFile';
-import type { FeatureExtractor, FeatureLog } from './featureExtractor';
+import type { FeatureExtractor, FeatureLog } from './extractorTypes';
 import type { SelfSupervisedSettings } from './featureSettings';
 import { ntXentLoss } from './ntXent';
 

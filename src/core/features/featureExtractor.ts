@@ -1,31 +1,18 @@
 /**
- * Instance feature extractors f: h_i = f(x_i), L2-normalised (IC-GAN, papers.md). The neighbour
- * search, the conditioning of G and D and transfer to unseen images all go through this one
- * interface, whichever way the features were made.
+ * Fitting and loading an instance feature extractor (see extractorTypes.ts): the one file that
+ * knows every kind. The kinds import only the interface, so the module's imports form a tree.
  */
 import type { ImageDataset } from '../data/dataset';
 import { ContrastiveExtractor, trainContrastiveEncoder } from './contrastiveEncoder';
-import { readExtractorFile, type ExtractorInput } from './extractorFile';
+import { readExtractorFile } from './extractorFile';
+import type { FeatureExtractor, FeatureLog } from './extractorTypes';
 import type { FeatureSettings } from './featureSettings';
 import { fitModelFeatures, ModelExtractor } from './modelFeatures';
 import { fitPixelFeatures, PixelExtractor } from './pixelFeatures';
 
+// The features module's door: callers outside it import the extractor type from here.
 export type { ExtractorInput } from './extractorFile';
-
-export interface FeatureExtractor {
-  readonly kind: 'selfsupervised' | 'pixels' | 'model';
-  readonly dim: number;
-  /** The image shape `embed` takes: unseen images must be resized to it first. */
-  readonly input: ExtractorInput;
-  /** L2-normalised features, n × dim, of images NHWC in [-1,1] at the extractor's resolution/channels. */
-  embed(images: Float32Array, n: number): Float32Array;
-  /** Writes everything needed to embed an unseen image later (weights + settings) into `dir`. */
-  save(dir: string): Promise<void>;
-  dispose(): void;
-}
-
-/** Progress lines for a log or a terminal. */
-export type FeatureLog = (line: string) => void;
+export type { FeatureExtractor, FeatureLog } from './extractorTypes';
 
 /**
  * Learns (selfsupervised) or fits (pixels) an extractor on `data`, or loads the user's model

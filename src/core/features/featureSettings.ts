@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { UserError } from '../errors';
 // modelFeatures.ts reaches back here through extractorFile.ts; the cycle is safe because only
 // functions cross it, called after every module has loaded.
-import { modelFilesHash } from './modelFeatures';
+import { modelFilesHash } from './modelFiles';
 
 /** Input augmentations of the self-supervised views (SimCLR, Chen et al. 2020). */
 export interface AugmentSettings {

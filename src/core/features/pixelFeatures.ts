@@ -17,7 +17,7 @@ import {
   type ExtractorFile,
   type ExtractorInput,
 } from './extractorFile';
-import type { FeatureExtractor, FeatureLog } from './featureExtractor';
+import type { FeatureExtractor, FeatureLog } from './extractorTypes';
 import type { PixelSettings } from './featureSettings';
 import { fitPca } from './pca';
 

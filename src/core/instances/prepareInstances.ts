@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type { TrainConfig } from '../config/types';
 import { conditionDim, gatherConditionRows } from '../data/batch';
 import type { ImageDataset } from '../data/dataset';
-import { denseConditionKind } from '../models/createModel';
+import { denseConditionKind } from '../models/modelCapabilities';
 import { UserError } from '../errors';
 import { computeOrLoadFeatures } from '../features/featureCache';
 import type { FeatureExtractor } from '../features/featureExtractor';

@@ -14,6 +14,7 @@ import {
 } from './layers';
 import { param, ParamBuilder, type TensorMap } from './paramStore';
 import { resolveDiscriminator } from './discriminatorOptions';
+import { hasConditionInput, needsInstances } from './modelCapabilities';
 
 const INIT_STD = 0.02; // DCGAN's N(0, 0.02) initialisation
 const LEAK = 0.2;
@@ -78,8 +79,8 @@ export class ConvGan implements GanModel {
     this.numClasses = y.numClasses;
     this.conditionDim = y.conditionDim;
     this.yWidth = conditionWidth(y);
-    this.byClass = type === 'cgan' || type === 'icgan-class';
-    this.byInstance = type === 'icgan' || type === 'icgan-class';
+    this.byClass = hasConditionInput(type);
+    this.byInstance = needsInstances(type);
     this.conditional = this.byClass || this.byInstance;
     ({ dNorm: this.dNorm, minibatchStd: this.minibatchStd } = resolveDiscriminator(type, cfg));
     this.pack = cfg.pack ?? 1;

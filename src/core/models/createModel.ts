@@ -1,42 +1,10 @@
-import type { ConditionKind, ModelConfig } from '../config/types';
+import type { ModelConfig } from '../config/types';
 import { UserError } from '../errors';
 import type { Rng } from '../random/rng';
 import { ConvGan } from './convGan';
 import type { GanModel, ImageShape } from './ganModel';
 import { MlpCgan } from './mlpCgan';
-
-/** Whether a model type has a y input (a class, tags or a vector, per model.condition). */
-export function hasConditionInput(type: ModelConfig['type']): boolean {
-  return type === 'cgan' || type === 'cgan-mlp' || type === 'icgan-class';
-}
-
-/** model.condition; a run's config.json from before it existed has none and meant 'class'. */
-export function conditionKind(cfg: Pick<ModelConfig, 'condition'>): ConditionKind {
-  return (cfg.condition as ConditionKind | undefined) ?? 'class';
-}
-
-/** Whether a model needs class labels from the data set. */
-export function needsLabels(cfg: Pick<ModelConfig, 'type' | 'condition'>): boolean {
-  return hasConditionInput(cfg.type) && conditionKind(cfg) === 'class';
-}
-
-/** Whether a model is conditioned on a dense y: the images' tags or vectors. */
-export function needsConditionVectors(cfg: Pick<ModelConfig, 'type' | 'condition'>): boolean {
-  return denseConditionKind(cfg) !== null;
-}
-
-/** 'tags' or 'vector' for a model conditioned on them, null otherwise. */
-export function denseConditionKind(
-  cfg: Pick<ModelConfig, 'type' | 'condition'>,
-): 'tags' | 'vector' | null {
-  const kind = conditionKind(cfg);
-  return hasConditionInput(cfg.type) && kind !== 'class' ? kind : null;
-}
-
-/** Whether a model type is conditioned on instance features (IC-GAN). */
-export function needsInstances(type: ModelConfig['type']): boolean {
-  return type === 'icgan' || type === 'icgan-class';
-}
+import { needsConditionVectors, needsInstances, needsLabels } from './modelCapabilities';
 
 /**
  * Builds the configured model. `numClasses` is the data set's class count (0 when unlabelled);

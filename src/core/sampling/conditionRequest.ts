@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { UserError } from '../errors';
-import type { CheckpointMeta } from '../train/trainingSession';
+import type { CheckpointMeta } from '../checkpoint/checkpointTensors';
 
 /**
  * What the user asks a tags- or vector-conditioned run to generate, from the CLI (`--tags`,

@@ -1,6 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadLatestCheckpoint } from '../checkpoint/checkpointStore';
+import {
+  assignAll,
+  statsFromCheckpoint,
+  weightPrefix,
+  type CheckpointMeta,
+} from '../checkpoint/checkpointTensors';
 import type { ModelConfig } from '../config/types';
 import { UserError } from '../errors';
 import type { GanModel } from '../models/ganModel';
@@ -11,7 +17,6 @@ import type { InstanceIndex } from '../instances/instanceIndex';
 import { loadRunInstances } from '../instances/prepareInstances';
 import { Rng } from '../random/rng';
 import { assertRunFolder, RUN_FILES } from '../run/runFolder';
-import { assignAll, statsFromCheckpoint, type CheckpointMeta } from '../train/trainingSession';
 import { computeStandingStats, disposeStats } from './standingStats';
 
 /** A trained generator ready for sampling: EMA weights and the standing batch-norm statistics. */
@@ -64,7 +69,7 @@ export function loadGenerator(
   // Only the generator is needed; its weights are replaced by the EMA copy.
   disposeVariables(model.discriminatorParams);
   model.discriminatorParams.clear();
-  assignAll(model.generatorParams, ckpt.tensors, weights === 'ema' ? 'EMA/' : 'G/');
+  assignAll(model.generatorParams, ckpt.tensors, weightPrefix(weights === 'ema' ? 'EMA' : 'G'));
   const instances = model.featureDim > 0 ? loadRunInstances(dir) : null;
   if (weights === 'raw' && model.conditionDim > 0) {
     throw new UserError(`${dir}: raw weights of a model conditioned on tags or vectors`);

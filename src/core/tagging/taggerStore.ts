@@ -7,11 +7,11 @@ import {
   encodeCheckpoint,
   type TensorRecord,
 } from '../checkpoint/checkpointFile';
+import { assignAll, weightPrefix } from '../checkpoint/checkpointTensors';
 import type { TaggingConfig } from '../config/types';
 import { UserError } from '../errors';
 import { disposeVariables } from '../models/paramStore';
 import { Rng } from '../random/rng';
-import { assignAll } from '../train/trainingSession';
 import type { TagEmbeddingKind, TagEmbeddings } from './tagEmbeddings';
 import { TagGan, type TagGanShape } from './tagGan';
 
@@ -64,7 +64,7 @@ export async function saveTagger(
       data: embeddings.vectors,
     },
     ...[...gan.ema].map(([name, v]) => ({
-      name: `G/${name}`,
+      name: weightPrefix('G') + name,
       shape: v.shape,
       data: v.dataSync() as Float32Array,
     })),
@@ -100,7 +100,7 @@ export function loadTagger(runDir: string): Tagger | null {
   disposeVariables(gan.generator);
   gan.generator.clear();
   try {
-    assignAll(gan.ema, tensors, 'G/');
+    assignAll(gan.ema, tensors, weightPrefix('G'));
   } catch (err) {
     gan.dispose();
     throw new UserError(`${file}: ${(err as Error).message}; run again with --retrain`);

@@ -13,7 +13,7 @@ import {
   saveInstances,
   type PreparedInstances,
 } from '../instances/prepareInstances';
-import { denseConditionKind, needsInstances } from '../models/createModel';
+import { denseConditionKind, needsInstances } from '../models/modelCapabilities';
 import { writeGallery } from './galleryWriter';
 import { UserError } from '../errors';
 import { tileGrid } from '../image/imageGrid';
@@ -32,7 +32,8 @@ import {
 import { generateImages, gridColumns, gridConditions } from '../sampling/generateImages';
 import { disposeStats } from '../sampling/standingStats';
 import { StepTimer } from './stepTimer';
-import { TrainingSession, type CheckpointMeta, type StepStats } from './trainingSession';
+import type { CheckpointMeta } from '../checkpoint/checkpointTensors';
+import { TrainingSession, type StepStats } from './trainingSession';
 
 export interface JobOptions {
   /** Total steps the run should have at its end (overrides training.steps). */

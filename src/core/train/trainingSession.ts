@@ -1,16 +1,23 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorRecord } from '../checkpoint/checkpointFile';
+import {
+  assignAll,
+  statsTensorNames,
+  weightPrefix,
+  type CheckpointMeta,
+  type WeightGroup,
+} from '../checkpoint/checkpointTensors';
 import type { TrainConfig } from '../config/types';
 import { conditionDim, gatherBatch, gatherConditionRows, gatherLabels } from '../data/batch';
 import { ClassGroups } from '../data/classGroups';
 import type { ImageDataset } from '../data/dataset';
+import { createModel } from '../models/createModel';
 import {
   conditionKind,
-  createModel,
   denseConditionKind,
   needsInstances,
   needsLabels,
-} from '../models/createModel';
+} from '../models/modelCapabilities';
 import type { Conditioning } from '../models/ganModel';
 import type { InstanceIndex } from '../instances/instanceIndex';
 import { InstanceSampler } from '../instances/instanceSampler';
@@ -23,7 +30,7 @@ import {
   gradientsByName,
   type VariableMap,
 } from '../models/paramStore';
-import { Rng, type RngState } from '../random/rng';
+import { Rng } from '../random/rng';
 import { computeStandingStats, type ConditionSource } from '../sampling/standingStats';
 import { Adam } from './adam';
 import { emaDecayAt, updateEma } from './ema';
@@ -51,38 +58,6 @@ export interface StepProbe {
   ): void;
   generatorUpdate(z: tf.Tensor2D, grads: ReadonlyMap<string, tf.Tensor>): void;
 }
-
-/** What a checkpoint stores besides tensors. */
-export interface CheckpointMeta {
-  step: number;
-  modelType: string;
-  zDim: number;
-  numClasses: number;
-  /** Size of the instance features (IC-GAN), 0 otherwise. */
-  featureDim: number;
-  classNames: string[] | null;
-  /** model.condition; absent in checkpoints from before it existed ('class'). */
-  condition?: 'class' | 'tags' | 'vector';
-  /** Size of the dense y (tags or vector), 0 otherwise. */
-  conditionDim?: number;
-  /** The tag vocabulary, in y's order, for models conditioned on tags. */
-  tagNames?: string[] | null;
-  /**
-   * A few real images' y (one per sample-grid row), so a grid can be drawn from the run without
-   * its data set.
-   */
-  conditionExamples?: number[][];
-  resolution: number;
-  channels: 1 | 3;
-  rng: RngState;
-  gIterations: number;
-  dIterations: number;
-  emaUpdates: number;
-  time: string;
-}
-
-/** The weight groups a checkpoint stores, as tensor-name prefixes. */
-type WeightGroup = 'G' | 'D' | 'EMA';
 
 /**
  * One GAN being trained: model, both optimisers, the EMA generator and the random stream, with
@@ -333,7 +308,9 @@ export class TrainingSession {
     const add = (name: string, t: tf.Tensor): void => {
       tensors.push({ name, shape: t.shape, data: t.dataSync() as Float32Array });
     };
-    for (const [group, map] of this.groups()) for (const [n, t] of map) add(`${group}/${n}`, t);
+    for (const [group, map] of this.groups()) {
+      for (const [n, t] of map) add(weightPrefix(group) + n, t);
+    }
     for (const [prefix, opt] of [
       ['optG', this.optG],
       ['optD', this.optD],
@@ -343,8 +320,9 @@ export class TrainingSession {
       for (const [n, t] of s.v) add(`${prefix}.v/${n}`, t);
     }
     for (const [n, s] of stats) {
-      add(`stats/${n}/mean`, s.mean);
-      add(`stats/${n}/variance`, s.variance);
+      const names = statsTensorNames(n);
+      add(names.mean, s.mean);
+      add(names.variance, s.variance);
     }
     const meta: CheckpointMeta = {
       step: this.step,
@@ -380,7 +358,7 @@ export class TrainingSession {
         `checkpoint is for a ${meta.modelType} with ${meta.numClasses} classes, a y of ${meta.conditionDim ?? 0} and z of ${meta.zDim}, not this ${this.model.type} (${this.model.numClasses}, ${this.model.conditionDim}, ${this.model.zDim})`,
       );
     }
-    for (const [group, map] of this.groups()) assignAll(map, tensors, `${group}/`);
+    for (const [group, map] of this.groups()) assignAll(map, tensors, weightPrefix(group));
     for (const [prefix, opt, iterations] of [
       ['optG', this.optG, meta.gIterations],
       ['optD', this.optD, meta.dIterations],
@@ -425,40 +403,4 @@ function disposeConditioning(c: Conditioning): void {
   c.labels?.dispose();
   c.instance?.dispose();
   c.vector?.dispose();
-}
-
-/** Assigns saved values to variables, checking that each exists with the same shape. */
-export function assignAll(
-  vars: VariableMap,
-  tensors: ReadonlyMap<string, TensorRecord>,
-  prefix: string,
-): void {
-  for (const [name, v] of vars) {
-    const rec = tensors.get(prefix + name);
-    if (!rec || rec.shape.join(',') !== v.shape.join(',')) {
-      throw new Error(
-        `checkpoint tensor '${prefix}${name}' is ${rec ? `[${rec.shape.join(', ')}]` : 'missing'}, expected [${v.shape.join(', ')}]`,
-      );
-    }
-    tf.tidy(() => v.assign(tf.tensor(rec.data, rec.shape)));
-  }
-}
-
-/** Reads the standing statistics stored in a checkpoint. */
-export function statsFromCheckpoint(
-  tensors: ReadonlyMap<string, TensorRecord>,
-): Map<string, BnStats> {
-  const out = new Map<string, BnStats>();
-  for (const [name, rec] of tensors) {
-    const m = /^stats\/(.+)\/mean$/.exec(name);
-    if (!m?.[1]) continue;
-    const variance = tensors.get(`stats/${m[1]}/variance`);
-    if (!variance)
-      throw new Error(`checkpoint has a mean but no variance for batch norm '${m[1]}'`);
-    out.set(m[1], {
-      mean: tf.tensor(rec.data, rec.shape),
-      variance: tf.tensor(variance.data, variance.shape),
-    });
-  }
-  return out;
 }
