@@ -56,6 +56,10 @@ const CASES: Record<string, { model: Record<string, unknown>; training: Record<s
       model: { type: 'cgan', zDim: 64, gWidth: 16, dWidth: 16, embedDim: 32, dNorm: 'spectral' },
       training: { loss: 'hinge' },
     },
+    'cgan-ac': {
+      model: { type: 'cgan', zDim: 64, gWidth: 16, dWidth: 16, embedDim: 32, auxClassifier: 1 },
+      training: { loss: 'hinge' },
+    },
   };
 
 function caseConfig(name: string, steps: number, out: string): TrainConfig {

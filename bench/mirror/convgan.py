@@ -21,7 +21,7 @@ class Spec:
     """What the engine resolves from a config for a ConvGan (convGan.ts constructor)."""
 
     def __init__(self, model_type, z_dim, g_width, d_width, embed_dim, resolution, channels,
-                 num_classes, d_norm, minibatch_std, group_size=0, pack=1):  # fmt: skip
+                 num_classes, d_norm, minibatch_std, group_size=0, pack=1, aux=0.0):  # fmt: skip
         self.type = model_type
         self.z_dim = z_dim
         self.resolution = resolution
@@ -33,6 +33,8 @@ class Spec:
         self.minibatch_std = minibatch_std
         self.group_size = group_size
         self.pack = pack
+        # model.auxClassifier: AC-GAN's class head on D, for models that take a class label.
+        self.aux = aux if self.by_class else 0.0
         levels = int(round(math.log2(resolution / 4)))
         assert 4 * 2**levels == resolution and levels >= 1
         self.g_channels = [g_width * 2 ** (levels - 1 - i) for i in range(levels)]
@@ -179,7 +181,7 @@ def spectral_weights(spec, p):
     return out
 
 
-def discriminate(spec, params, x, labels):
+def discriminate(spec, params, x, labels, with_classes=False):
     spectral = spec.d_norm == "spectral"
     p = spectral_weights(spec, params) if spectral else params
     if spec.pack > 1:
@@ -198,6 +200,8 @@ def discriminate(spec, params, x, labels):
     if spec.by_class:
         proj = one_hot(labels, spec.num_classes, x.dtype) @ p["project"]
         logit = logit + (proj * phi).sum(1)
+    if with_classes:
+        return logit, (dense(p, "aux", phi) if spec.aux > 0 else None)
     return logit
 
 
@@ -209,6 +213,13 @@ def d_loss(kind, real, fake):
     if kind == "hinge":
         return torch.relu(1 - real).mean() + torch.relu(1 + fake).mean()
     return F.softplus(-real).mean() + F.softplus(fake).mean()
+
+
+def with_class_loss(spec, loss, class_logits, labels):
+    """AC-GAN's term (losses.ts classLoss) added to a loss, where D has a class head."""
+    if class_logits is None:
+        return loss
+    return loss + spec.aux * F.cross_entropy(class_logits, labels)
 
 
 def g_loss(kind, fake):
@@ -310,6 +321,9 @@ def init_params(spec, gen):
         d["project"] = normal(spec.num_classes, features)
         if spectral:
             d["project.u"] = normal(features, std=1.0)
+    if spec.aux > 0:
+        d["aux.w"] = normal(features, spec.num_classes)
+        d["aux.b"] = torch.zeros(spec.num_classes)
     return g, d
 
 

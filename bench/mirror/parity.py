@@ -79,7 +79,7 @@ def spec_of(meta):
     return cg.Spec(m["type"], m["zDim"], m["gWidth"], m["dWidth"], m["embedDim"],
                    meta["image"]["resolution"], meta["image"]["channels"], meta["numClasses"],
                    r["dNorm"], r["minibatchStd"],
-                   m.get("groupSize", 0), m.get("pack", 1))  # fmt: skip
+                   m.get("groupSize", 0), m.get("pack", 1), m.get("auxClassifier", 0))  # fmt: skip
 
 
 def step_inputs(arrays, t, dtype):
@@ -96,9 +96,9 @@ def d_update(spec, loss_kind, g, d, real, labels, z_d):
     with torch.no_grad():
         fake = cg.generate(spec, g, z_d, labels, cg.BATCH)
     dp = {k: (v.clone().requires_grad_(True) if cg.trainable(k) else v) for k, v in d.items()}
-    real_logits = cg.discriminate(spec, dp, real, labels)
+    real_logits, real_classes = cg.discriminate(spec, dp, real, labels, True)
     fake_logits = cg.discriminate(spec, dp, fake, labels)
-    loss = cg.d_loss(loss_kind, real_logits, fake_logits)
+    loss = cg.with_class_loss(spec, cg.d_loss(loss_kind, real_logits, fake_logits), real_classes, labels)
     grads = torch.autograd.grad(loss, [dp[k] for k in dp if cg.trainable(k)])
     names = [k for k in dp if cg.trainable(k)]
     probs = [torch.sigmoid(real_logits).mean().item(), torch.sigmoid(fake_logits).mean().item()]
@@ -110,7 +110,8 @@ def d_update(spec, loss_kind, g, d, real, labels, z_d):
 def g_update(spec, loss_kind, g, d, labels, z_g):
     gp = {k: v.clone().requires_grad_(True) for k, v in g.items()}
     fake = cg.generate(spec, gp, z_g, labels, cg.BATCH)
-    loss = cg.g_loss(loss_kind, cg.discriminate(spec, d, fake, labels))
+    fake_logits, fake_classes = cg.discriminate(spec, d, fake, labels, True)
+    loss = cg.with_class_loss(spec, cg.g_loss(loss_kind, fake_logits), fake_classes, labels)
     grads = torch.autograd.grad(loss, list(gp.values()))
     return loss.item(), dict(zip(gp.keys(), grads))
 

@@ -40,7 +40,7 @@ def spec_of(job):
     r = job["resolved"]
     return cg.Spec(m["type"], m["zDim"], m["gWidth"], m["dWidth"], m["embedDim"], job["data"]["side"],
                    job["data"]["channels"], job["numClasses"], r["dNorm"], r["minibatchStd"],
-                   m.get("groupSize", 0), m.get("pack", 1))  # fmt: skip
+                   m.get("groupSize", 0), m.get("pack", 1), m.get("auxClassifier", 0))  # fmt: skip
 
 
 class Trainer:
@@ -83,7 +83,9 @@ class Trainer:
                 fake = cg.diff_augment(cg.generate(spec, self.g, self.noise(real.shape[0]), labels, cg.BATCH), aug, self.gen)
             real = cg.diff_augment(real, aug, self.gen)
             dp = {k: (v.requires_grad_(True) if cg.trainable(k) else v) for k, v in self.d.items()}
-            d_loss = cg.d_loss(loss, cg.discriminate(spec, dp, real, labels), cg.discriminate(spec, dp, fake, labels))
+            real_logit, real_classes = cg.discriminate(spec, dp, real, labels, True)
+            d_loss = cg.d_loss(loss, real_logit, cg.discriminate(spec, dp, fake, labels))
+            d_loss = cg.with_class_loss(spec, d_loss, real_classes, labels)
             grads = torch.autograd.grad(d_loss, list(self.d_train.values()))
             for v in self.d_train.values():
                 v.requires_grad_(False)
@@ -91,7 +93,9 @@ class Trainer:
         for v in self.g.values():
             v.requires_grad_(True)
         fake = cg.diff_augment(cg.generate(spec, self.g, self.noise(real.shape[0]), labels, cg.BATCH), self.t.get("augment"), self.gen)
-        g_loss = cg.g_loss(loss, cg.discriminate(spec, self.d, fake, labels))
+        fake_logit, fake_classes = cg.discriminate(spec, self.d, fake, labels, True)
+        g_loss = cg.g_loss(loss, fake_logit)
+        g_loss = cg.with_class_loss(spec, g_loss, fake_classes, labels)
         grads = torch.autograd.grad(g_loss, list(self.g.values()))
         for v in self.g.values():
             v.requires_grad_(False)

@@ -87,6 +87,12 @@ export interface ModelConfig {
    * before it).
    */
   groupSize?: number;
+  /**
+   * Convolutional models that take a class label: weight of AC-GAN's auxiliary classification
+   * loss (a class head on D trained on real images; G rewarded for fakes classified as asked).
+   * 0 = no head; absent in runs from before it (0).
+   */
+  auxClassifier?: number;
   mlp: MlpConfig;
 }
 

@@ -67,6 +67,8 @@ export class ConvGan implements GanModel {
    * so the statistic measures the variety within a class or an instance's neighbourhood.
    */
   readonly groupSize: number;
+  /** Weight of the AC-GAN class loss (model.auxClassifier); 0 when D has no class head. */
+  readonly classifierWeight: number;
 
   constructor(
     readonly type: 'dcgan' | 'cgan' | 'icgan' | 'icgan-class',
@@ -85,6 +87,8 @@ export class ConvGan implements GanModel {
     ({ dNorm: this.dNorm, minibatchStd: this.minibatchStd } = resolveDiscriminator(type, cfg));
     this.pack = cfg.pack ?? 1;
     this.groupSize = cfg.groupSize ?? 0;
+    // Only a class label can be classified; tags and vectors are not one class.
+    this.classifierWeight = this.byClass && y.numClasses > 0 ? (cfg.auxClassifier ?? 0) : 0;
     this.zDim = cfg.zDim;
     const levels = Math.log2(image.resolution / 4);
     if (!Number.isInteger(levels) || levels < 1) {
@@ -164,6 +168,11 @@ export class ConvGan implements GanModel {
       b.add('hproject', [this.featureDim, features], { kind: 'normal', std: INIT_STD });
       if (spectral) addPowerIterationVector(b, rng, 'hproject.u', features);
     }
+    // No spectral norm: the class head is not part of the adversarial critic whose slope SN bounds.
+    if (this.classifierWeight > 0) {
+      b.add('aux.w', [features, this.numClasses], { kind: 'normal', std: INIT_STD });
+      b.add('aux.b', [this.numClasses], { kind: 'zeros' });
+    }
     return b.vars;
   }
 
@@ -232,31 +241,49 @@ export class ConvGan implements GanModel {
 
   /** Logits, one per image, or per pack of `model.pack` images (PacGAN). */
   discriminate(params: TensorMap, x: tf.Tensor4D, cond: Conditioning): tf.Tensor1D {
-    return tf.tidy(() => {
-      const p = this.dNorm === 'spectral' ? this.spectralWeights(params) : params;
-      let h = tf.leakyRelu(convDown(p, 'down0', this.packed(x)), LEAK);
-      for (let i = 1; i < this.dChannels.length; i++) {
-        h =
-          this.dNorm === 'spectral'
-            ? tf.leakyRelu(convDown(p, `down${i}`, h), LEAK)
-            : tf.leakyRelu(
-                batchNorm(p, `bn${i}`, convDown(p, `down${i}`, h, false), BATCH_STATS_D),
-                LEAK,
-              );
-      }
-      if (this.minibatchStd) h = appendMinibatchStd(h, this.groupSize);
-      const phi = tf.reshape(h, [h.shape[0], -1]) as tf.Tensor2D;
-      let logit = tf.reshape(dense(p, 'logit', phi), [-1]) as tf.Tensor1D;
-      if (this.byClass) {
-        const proj = this.classEmbedding(p, cond, 'project');
-        logit = tf.add(logit, tf.sum(tf.mul(proj, phi), 1));
-      }
-      if (this.byInstance) {
-        const proj = tf.matMul(this.instanceFeatures(cond), param(p, 'hproject') as tf.Tensor2D);
-        logit = tf.add(logit, tf.sum(tf.mul(proj, phi), 1));
-      }
-      return logit;
-    });
+    return tf.tidy(() => this.critic(params, x, cond).logits);
+  }
+
+  /** The logits and, when D has a class head, its class logits [B, classes] from the same φ(x). */
+  discriminateWithClasses(
+    params: TensorMap,
+    x: tf.Tensor4D,
+    cond: Conditioning,
+  ): { logits: tf.Tensor1D; classLogits?: tf.Tensor2D } {
+    return tf.tidy(() => this.critic(params, x, cond));
+  }
+
+  private critic(
+    params: TensorMap,
+    x: tf.Tensor4D,
+    cond: Conditioning,
+  ): { logits: tf.Tensor1D; classLogits?: tf.Tensor2D } {
+    const p = this.dNorm === 'spectral' ? this.spectralWeights(params) : params;
+    let h = tf.leakyRelu(convDown(p, 'down0', this.packed(x)), LEAK);
+    for (let i = 1; i < this.dChannels.length; i++) {
+      h =
+        this.dNorm === 'spectral'
+          ? tf.leakyRelu(convDown(p, `down${i}`, h), LEAK)
+          : tf.leakyRelu(
+              batchNorm(p, `bn${i}`, convDown(p, `down${i}`, h, false), BATCH_STATS_D),
+              LEAK,
+            );
+    }
+    if (this.minibatchStd) h = appendMinibatchStd(h, this.groupSize);
+    const phi = tf.reshape(h, [h.shape[0], -1]) as tf.Tensor2D;
+    let logit = tf.reshape(dense(p, 'logit', phi), [-1]) as tf.Tensor1D;
+    if (this.byClass) {
+      const proj = this.classEmbedding(p, cond, 'project');
+      logit = tf.add(logit, tf.sum(tf.mul(proj, phi), 1));
+    }
+    if (this.byInstance) {
+      const proj = tf.matMul(this.instanceFeatures(cond), param(p, 'hproject') as tf.Tensor2D);
+      logit = tf.add(logit, tf.sum(tf.mul(proj, phi), 1));
+    }
+    return {
+      logits: logit,
+      ...(this.classifierWeight > 0 ? { classLogits: dense(p, 'aux', phi) } : {}),
+    };
   }
 }
 

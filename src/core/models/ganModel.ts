@@ -39,4 +39,12 @@ export interface GanModel {
   generate(params: TensorMap, z: tf.Tensor2D, cond: Conditioning, bn: BnMode): tf.Tensor4D;
   /** Logits, [B]. */
   discriminate(params: TensorMap, x: tf.Tensor4D, cond: Conditioning): tf.Tensor1D;
+  /** Weight of D's AC-GAN class loss; 0 or absent when D has no class head. */
+  readonly classifierWeight?: number;
+  /** The logits and, with a class head, the class logits [B, classes] from the same features. */
+  discriminateWithClasses?(
+    params: TensorMap,
+    x: tf.Tensor4D,
+    cond: Conditioning,
+  ): { logits: tf.Tensor1D; classLogits?: tf.Tensor2D };
 }

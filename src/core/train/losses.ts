@@ -21,3 +21,14 @@ export function generatorLoss(type: LossType, fake: tf.Tensor1D): tf.Scalar {
       : tf.mean<tf.Scalar>(tf.softplus(tf.neg(fake))),
   );
 }
+
+/**
+ * AC-GAN's auxiliary loss (Odena et al. 2017): the mean cross-entropy of class logits [B, C]
+ * against int32 labels [B].
+ */
+export function classLoss(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+  return tf.tidy(() => {
+    const target = tf.oneHot(labels, logits.shape[1]);
+    return tf.neg(tf.mean<tf.Scalar>(tf.sum(tf.mul(target, tf.logSoftmax(logits)), 1)));
+  });
+}

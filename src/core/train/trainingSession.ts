@@ -35,7 +35,7 @@ import { computeStandingStats, type ConditionSource } from '../sampling/standing
 import { Adam } from './adam';
 import { emaDecayAt, updateEma } from './ema';
 import { augments, diffAugment } from './diffAugment';
-import { discriminatorLoss, generatorLoss } from './losses';
+import { classLoss, discriminatorLoss, generatorLoss } from './losses';
 
 export interface StepStats {
   dLoss: number;
@@ -195,6 +195,28 @@ export class TrainingSession {
     return augments(cfg) ? diffAugment(x, cfg, this.rng) : x;
   }
 
+  /**
+   * D's logits and, when D has an AC-GAN class head, its weighted class loss against the labels
+   * asked for: trained on real images in D's update, on fakes in G's (never fakes for D, so the
+   * head learns what the classes look like in the data, not in G's samples).
+   */
+  private critic(
+    x: tf.Tensor4D,
+    cond: Conditioning,
+  ): { logits: tf.Tensor1D; classLoss?: tf.Scalar } {
+    const { model } = this;
+    const weight = model.classifierWeight ?? 0;
+    if (weight <= 0 || !model.discriminateWithClasses || !cond.labels) {
+      return { logits: model.discriminate(model.discriminatorParams, x, cond) };
+    }
+    const out = model.discriminateWithClasses(model.discriminatorParams, x, cond);
+    if (!out.classLogits) return { logits: out.logits };
+    return {
+      logits: out.logits,
+      classLoss: tf.mul<tf.Scalar>(classLoss(out.classLogits, cond.labels), weight),
+    };
+  }
+
   /** One generator update preceded by `dStepsPerG` discriminator updates. */
   trainStep(): StepStats {
     const { batchSize, loss, dStepsPerG } = this.config.training;
@@ -216,7 +238,7 @@ export class TrainingSession {
       const seen = this.augmenting ? this.augment(real) : real;
       let probs: tf.Tensor1D | undefined;
       const { value, grads } = tf.variableGrads(() => {
-        const realLogits = model.discriminate(model.discriminatorParams, seen, cond);
+        const { logits: realLogits, classLoss: realClassLoss } = this.critic(seen, cond);
         const fakeLogits = model.discriminate(model.discriminatorParams, fake, cond);
         probs = tf.keep(
           tf.stack([
@@ -224,7 +246,8 @@ export class TrainingSession {
             tf.mean(tf.sigmoid(fakeLogits)),
           ]) as tf.Tensor1D,
         );
-        return discriminatorLoss(loss, realLogits, fakeLogits);
+        const adversarial = discriminatorLoss(loss, realLogits, fakeLogits);
+        return realClassLoss ? tf.add<tf.Scalar>(adversarial, realClassLoss) : adversarial;
       }, dVars);
       const dGrads = gradientsByName(model.discriminatorParams, grads);
       this.probe?.discriminatorUpdate(real, cond, z, dGrads);
@@ -238,7 +261,9 @@ export class TrainingSession {
     const z = this.noise(batchSize);
     const { value: gValue, grads: gGrads } = tf.variableGrads(() => {
       const fake = this.augment(model.generate(model.generatorParams, z, cond, BATCH_STATS));
-      return generatorLoss(loss, model.discriminate(model.discriminatorParams, fake, cond));
+      const { logits, classLoss: fakeClassLoss } = this.critic(fake, cond);
+      const adversarial = generatorLoss(loss, logits);
+      return fakeClassLoss ? tf.add<tf.Scalar>(adversarial, fakeClassLoss) : adversarial;
     }, gVars);
     const gNamed = gradientsByName(model.generatorParams, gGrads);
     this.probe?.generatorUpdate(z, gNamed);
