@@ -2,23 +2,9 @@ import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/core/backend/backendChain';
 import { createShapesDataset } from '../../src/core/data/shapesDataset';
-import { classLoss } from '../../src/core/train/losses';
 import { TrainingSession } from '../../src/core/train/trainingSession';
 import { makeTempDir } from './support/tempDir';
 import { tinyConfig } from './support/tinyConfig';
-
-/** Mean cross-entropy of D's class head on real images D never trained on. */
-function headLoss(session: TrainingSession, seed: number): number {
-  const { model } = session;
-  const held = createShapesDataset({ source: 'shapes', count: 128, resolution: 16, seed });
-  return tf.tidy(() => {
-    const x = tf.tensor4d(held.images, [held.count, 16, 16, 3]);
-    const y = tf.tensor1d(held.labels as Int32Array, 'int32');
-    const out = model.discriminateWithClasses!(model.discriminatorParams, x, { labels: y });
-    assert.ok(out.classLogits, 'the model has a class head');
-    return classLoss(out.classLogits, y).dataSync()[0]!;
-  });
-}
 
 describe('AC-GAN class head (model.auxClassifier)', function () {
   let dir: string;
