@@ -66,6 +66,7 @@ const HOST_TYPES: ReadonlySet<string> = new Set<HostToWebview['type']>([
   'steps',
   'samples',
   'gallery',
+  'diversity',
   'log',
   'training',
   'runData',
@@ -217,6 +218,8 @@ export function reduce(model: DashboardModel, msg: HostToWebview): DashboardMode
       }));
     case 'gallery':
       return withCurrent(model, msg.run, (view) => ({ ...view, gallery: msg.gallery }));
+    case 'diversity':
+      return withCurrent(model, msg.run, (view) => ({ ...view, diversity: msg.diversity }));
     case 'log':
       return withCurrent(model, msg.run, (view) => ({
         ...view,

@@ -3,6 +3,7 @@
  * see it next to its nearest real neighbours and the images generated from it, and generate more
  * from it with a chosen seed, truncation, class and count.
  */
+import { varietyText } from './varietyText';
 import type { GalleryRow } from '../src/protocol/runnerEvents';
 import type {
   GalleryView as Gallery,
@@ -252,7 +253,7 @@ export class GalleryPanel {
     const k = gallery.neighbours;
     setText(this.groups.instance.caption, row ? `instance ${rowLabel(row)}` : 'instance');
     setText(this.groups.neighbours.caption, `${k} nearest real neighbour${k === 1 ? '' : 's'}`);
-    setText(this.groups.samples.caption, `generated (${gallery.samplesPerRow})`);
+    setText(this.groups.samples.caption, `generated (${gallery.samplesPerRow})${varietyText(row)}`);
     show(this.groups.neighbours.root, k > 0);
     show(this.groups.samples.root, gallery.samplesPerRow > 0);
     if (!image || !this.imageLoaded || !row) return;

@@ -315,7 +315,7 @@ function render(): void {
   updateCompareSelect();
   // Hidden charts would measure 0 wide; they catch up (appending) when their tab is shown.
   if (ui.tab === 'losses') charts.update(current, model.compare, ui.smoothing);
-  samples.update(current ? current.samples : null, ui.sampleStep);
+  samples.update(current ? current.samples : null, ui.sampleStep, current?.diversity ?? null);
   gallery.update({
     view: current,
     trusted: state.trusted,

@@ -1,5 +1,6 @@
 /** The Samples tab: the latest sample grid, with a slider back through earlier ones. */
-import type { SampleGrid } from '../src/protocol/webviewMessages';
+import type { DiversityView, SampleGrid } from '../src/protocol/webviewMessages';
+import { diversitySummary } from './varietyText';
 import { el, formatNumber, setText, show } from './dom';
 
 /** Index of the grid to show: the one at `step`, else the latest. */
@@ -19,6 +20,7 @@ export class SamplesView {
   });
   private readonly label = el('span', { class: 'sample-step' });
   private readonly image = el('img', { class: 'sample-grid', attrs: { alt: 'Sample grid' } });
+  private readonly variety = el('div', { class: 'sample-variety', attrs: { role: 'status' } });
   private readonly body: HTMLElement;
   private samples: readonly SampleGrid[] = [];
 
@@ -28,6 +30,7 @@ export class SamplesView {
       'div',
       { class: 'samples-body' },
       el('div', { class: 'samples-toolbar' }, this.slider, this.label),
+      this.variety,
       el('div', { class: 'sample-frame' }, this.image),
     );
     this.element = el('section', { class: 'samples' }, this.empty, this.body);
@@ -39,7 +42,15 @@ export class SamplesView {
     });
   }
 
-  update(samples: readonly SampleGrid[] | null, step: number | null): void {
+  update(
+    samples: readonly SampleGrid[] | null,
+    step: number | null,
+    diversity: DiversityView | null = null,
+  ): void {
+    const summary = diversitySummary(diversity);
+    setText(this.variety, summary.text);
+    this.variety.classList.toggle('warning', summary.warn);
+    show(this.variety, summary.text !== '');
     this.samples = samples ?? [];
     const index = sampleIndex(this.samples, step);
     const grid = this.samples[index];

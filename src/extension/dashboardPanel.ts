@@ -18,6 +18,7 @@ import {
 import { dashboardHtml } from './dashboardHtml';
 import {
   buildRunView,
+  diversityView,
   galleryView,
   logLine,
   lossPoint,
@@ -111,6 +112,9 @@ export class DashboardPanel implements vscode.Disposable {
         break;
       case 'gallery':
         this.post({ type: 'gallery', run, gallery: galleryView(runDir, e, toUri) });
+        break;
+      case 'diversity':
+        this.post({ type: 'diversity', run, diversity: diversityView(e) });
         break;
       case 'checkpoint':
       case 'run-ended': {

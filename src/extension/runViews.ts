@@ -3,9 +3,16 @@ import { hasConditionInput, needsInstances } from '../core/models/modelCapabilit
 import { RUN_FILES } from '../core/run/runFolder';
 import { readEvents } from '../core/run/eventLog';
 import type { RunRecord } from '../core/run/runIndex';
-import type { GalleryEvent, RunEvent, SamplesEvent, StepEvent } from '../protocol/runnerEvents';
+import type {
+  DiversityEvent,
+  GalleryEvent,
+  RunEvent,
+  SamplesEvent,
+  StepEvent,
+} from '../protocol/runnerEvents';
 import {
   MAX_LOG_LINES,
+  type DiversityView,
   type GalleryView,
   type LossPoint,
   type RunSummary,
@@ -69,6 +76,10 @@ export function galleryView(runDir: string, e: GalleryEvent, toUri: ToUri): Gall
   };
 }
 
+export function diversityView(e: DiversityEvent): DiversityView {
+  return { step: e.step, median: e.median, groups: e.groups, collapsed: e.collapsed };
+}
+
 /** A log line for an event worth showing in the dashboard's log, else null. */
 export function logLine(e: RunEvent): string | null {
   const t = e.time.slice(11, 19);
@@ -116,6 +127,7 @@ export function buildRunView(record: RunRecord, toUri: ToUri): RunView {
     losses: [],
     samples: [],
     gallery: null,
+    diversity: null,
     log: [],
   };
   for (const e of events) applyEvent(view, record.dir, e, toUri);
@@ -146,6 +158,9 @@ export function applyEvent(view: RunView, runDir: string, e: RunEvent, toUri: To
       break;
     case 'gallery':
       view.gallery = galleryView(runDir, e, toUri);
+      break;
+    case 'diversity':
+      view.diversity = diversityView(e);
       break;
     case 'run-ended':
       view.summary.status = e.status;

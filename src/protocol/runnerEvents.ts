@@ -83,6 +83,11 @@ export interface GalleryRow {
   label?: string;
   /** Indices of its k nearest real neighbours, nearest first. */
   neighbours: number[];
+  /**
+   * Pixel spread (grey levels) across the row's samples and across the instance with its
+   * neighbours: samples that barely differ while the neighbours do mean G ignores z.
+   */
+  spread?: { samples: number; neighbours: number };
 }
 
 /** An instance-neighbour gallery (IC-GAN): per row an instance, its neighbours, samples from it. */
@@ -94,6 +99,29 @@ export interface GalleryEvent {
   file: string;
   rows: GalleryRow[];
   samplesPerRow: number;
+}
+
+/** How varied the samples of one condition are against the real images that share it. */
+export interface DiversityGroup {
+  /** A class name, `instance N`, or `all`. */
+  name: string;
+  /** Sample spread over real spread (1: as varied as the data). */
+  ratio: number;
+}
+
+/**
+ * The mode-collapse watch, at every sample grid: fixed noise per condition through the EMA
+ * generator. A group that falls to half its best ratio also gets a `log` warning.
+ */
+export interface DiversityEvent {
+  type: 'diversity';
+  time: string;
+  step: number;
+  /** Median ratio over the groups. */
+  median: number;
+  groups: DiversityGroup[];
+  /** Groups that have collapsed and not recovered, by name. */
+  collapsed: string[];
 }
 
 export interface CheckpointEvent {
@@ -127,6 +155,7 @@ export type RunEvent =
   | StepEvent
   | SamplesEvent
   | GalleryEvent
+  | DiversityEvent
   | CheckpointEvent
   | LogEvent
   | RunEndedEvent;

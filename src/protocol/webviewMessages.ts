@@ -49,6 +49,14 @@ export interface GalleryView {
   samplesPerRow: number;
 }
 
+/** The latest reading of the run's mode-collapse watch (a `diversity` event). */
+export interface DiversityView {
+  step: number;
+  median: number;
+  groups: { name: string; ratio: number }[];
+  collapsed: string[];
+}
+
 /** Everything the dashboard shows about one run. */
 export interface RunView {
   summary: RunSummary;
@@ -63,6 +71,7 @@ export interface RunView {
   /** Sample grids in step order; the last is the latest. */
   samples: SampleGrid[];
   gallery: GalleryView | null;
+  diversity: DiversityView | null;
   /** Recent log lines (warnings, errors, backend notes). */
   log: string[];
 }
@@ -146,6 +155,7 @@ export type HostToWebview =
   | { type: 'steps'; run: string; points: LossPoint[] }
   | { type: 'samples'; run: string; grid: SampleGrid }
   | { type: 'gallery'; run: string; gallery: GalleryView }
+  | { type: 'diversity'; run: string; diversity: DiversityView }
   | { type: 'log'; run: string; line: string }
   | { type: 'training'; training: boolean }
   /** Answer to `loadRun`: a run's full data (for viewing or overlaying curves). */

@@ -10,7 +10,7 @@ import { readEvents } from '../../src/core/run/eventLog';
 import { RUN_FILES } from '../../src/core/run/runFolder';
 import { loadGenerator } from '../../src/core/sampling/loadGenerator';
 import { resumeRun, trainNew } from '../../src/core/train/trainJob';
-import type { GalleryEvent, RunEvent } from '../../src/protocol/runnerEvents';
+import type { DiversityEvent, GalleryEvent, RunEvent } from '../../src/protocol/runnerEvents';
 import { makeTempDir } from './support/tempDir';
 import { tinyConfig } from './support/tinyConfig';
 
@@ -61,7 +61,20 @@ describe('IC-GAN training', function () {
       assert.equal(row.neighbours.length, 5);
       assert.ok(!row.neighbours.includes(row.instance));
       assert.ok(['circle', 'square', 'triangle', 'cross'].includes(row.label ?? ''));
+      // Real images of one neighbourhood differ; the spreads are grey levels (0–255 scale).
+      assert.ok(row.spread && row.spread.neighbours > 1 && row.spread.neighbours < 128);
+      assert.ok(row.spread.samples >= 0 && row.spread.samples < 128);
     }
+    // The collapse watch reads one group per representative instance at every sample grid.
+    const watch = events.filter((e): e is DiversityEvent => e.type === 'diversity');
+    assert.deepEqual(
+      watch.map((e) => e.step),
+      events.filter((e) => e.type === 'samples').map((e) => e.step),
+    );
+    assert.deepEqual(
+      watch[0]?.groups.map((g) => g.name),
+      gallery.rows.map((r) => `instance ${r.instance}`),
+    );
     const meta = await sharp(path.join(runDir, gallery.file)).metadata();
     // 3 rows; columns: instance, gap, 5 neighbours, gap, 4 samples = 12 cells of 16 px + padding.
     assert.equal(meta.width, 12 * 16 + 13 * 2);

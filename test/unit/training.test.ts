@@ -103,6 +103,20 @@ describe('training', function () {
       .filter((e) => e.type === 'samples')
       .map((e) => (e.type === 'samples' ? e.step : -1));
     assert.deepEqual(samples, [6, 12]);
+    // The collapse watch: one reading per sample grid, one group per class, each a finite ratio.
+    const watch = logged.filter((e) => e.type === 'diversity');
+    assert.deepEqual(
+      watch.map((e) => e.step),
+      [6, 12],
+    );
+    for (const e of watch) {
+      assert.ok(e.type === 'diversity');
+      assert.deepEqual(
+        e.groups.map((g) => g.name),
+        ['circle', 'square', 'triangle', 'cross'],
+      );
+      assert.ok(e.groups.every((g) => Number.isFinite(g.ratio) && g.ratio >= 0));
+    }
     const meta = await sharp(path.join(runDir, RUN_FILES.latestSample)).metadata();
     // 16 images of 16 px in a 4×4 grid with 2 px padding.
     assert.equal(meta.width, 4 * 16 + 5 * 2);

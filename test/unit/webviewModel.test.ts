@@ -63,6 +63,7 @@ function runView(name: string, patch: Partial<RunView> = {}): RunView {
     losses: [],
     samples: [],
     gallery: null,
+    diversity: null,
     log: [],
     ...patch,
   };

@@ -119,6 +119,11 @@ export class DiversityMonitor {
     return new DiversityMonitor(model, groups, seed);
   }
 
+  /** Groups reported collapsed and not recovered since. */
+  get collapsedGroups(): string[] {
+    return [...this.collapsed];
+  }
+
   get watches(): boolean {
     return this.groups.length > 0;
   }

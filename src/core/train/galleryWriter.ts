@@ -4,6 +4,7 @@ import type { GalleryEvent } from '../../protocol/runnerEvents';
 import { writeFileAtomic } from '../checkpoint/atomicWrite';
 import type { ImageDataset } from '../data/dataset';
 import { renderGallery, type GalleryRow as GalleryImageRow } from '../instances/galleryImage';
+import { pixelSpread } from '../metrics/sampleSpread';
 import { Rng } from '../random/rng';
 import { gatherRows, ownConditions } from '../sampling/conditionArrays';
 import { generateImages } from '../sampling/generateImages';
@@ -51,9 +52,16 @@ export async function writeGallery(
         samples: samples.pixels,
       });
       const label = data.labels?.[instance];
+      const real = new Float32Array((neighbours.length + 1) * size);
+      real.set(image(instance));
+      real.set(neighbourPixels, size);
       described.push({
         instance,
         neighbours,
+        spread: {
+          samples: pixelSpread(samples.pixels, samplesPerRow),
+          neighbours: pixelSpread(real, neighbours.length + 1),
+        },
         ...(label !== undefined && data.classNames ? { label: data.classNames[label] } : {}),
       });
     }

@@ -14,6 +14,7 @@ import {
   type PreparedInstances,
 } from '../instances/prepareInstances';
 import { denseConditionKind, needsInstances } from '../models/modelCapabilities';
+import { DiversityMonitor } from './diversityMonitor';
 import { writeGallery } from './galleryWriter';
 import { UserError } from '../errors';
 import { tileGrid } from '../image/imageGrid';
@@ -197,6 +198,8 @@ async function trainLoop(ctx: LoopContext): Promise<RunEndedEvent> {
       denseConditionKind(config.model) === 'tags' ? [...(ctx.data.conditions?.tagNames ?? [])] : [],
   });
 
+  // Best spreads start afresh on resume: a collapse is judged within one process's watch.
+  const monitor = DiversityMonitor.create(session.model, ctx.data, session.instances, config.seed);
   const classNames = ctx.data.classNames ?? null;
   const checkpoint = async (): Promise<void> => {
     const stats = session.standingStats();
@@ -271,7 +274,7 @@ async function trainLoop(ctx: LoopContext): Promise<RunEndedEvent> {
         emit(stepEvent(step, totalSteps, stats, config.training.batchSize, timer));
       }
       if (step % config.samples.every === 0 || step === totalSteps)
-        await writeSampleGrid(ctx, emit);
+        await writeSampleGrid(ctx, emit, monitor);
       if (
         session.instances &&
         (step % config.instances.galleryEvery === 0 || step === totalSteps)
@@ -354,7 +357,11 @@ function describeIoError(err: unknown): string {
  * The fixed-noise grid: same z and the same row conditions (a class, or a representative instance)
  * at every step, so progress is visible.
  */
-async function writeSampleGrid(ctx: LoopContext, emit: (e: RunEvent) => void): Promise<void> {
+async function writeSampleGrid(
+  ctx: LoopContext,
+  emit: (e: RunEvent) => void,
+  monitor: DiversityMonitor,
+): Promise<void> {
   const { session, config, runDir } = ctx;
   const { model } = session;
   const count = config.samples.count;
@@ -379,6 +386,19 @@ async function writeSampleGrid(ctx: LoopContext, emit: (e: RunEvent) => void): P
     await writeFileAtomic(path.join(runDir, rel), png);
     await writeFileAtomic(path.join(runDir, RUN_FILES.latestSample), png);
     emit({ type: 'samples', time: now(), step: session.step, file: rel, count, columns });
+    if (monitor.watches) {
+      const reading = monitor.read(session.step, session.ema, stats);
+      for (const message of monitor.assess(reading))
+        emit({ type: 'log', time: now(), level: 'warn', message });
+      emit({
+        type: 'diversity',
+        time: now(),
+        step: reading.step,
+        median: reading.median,
+        groups: reading.groups.map((g) => ({ name: g.name, ratio: g.ratio })),
+        collapsed: monitor.collapsedGroups,
+      });
+    }
   } finally {
     disposeStats(stats);
   }
