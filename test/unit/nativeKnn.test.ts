@@ -63,7 +63,7 @@ describe('exact cosine kNN on ONNX Runtime (optional native engine)', function (
     const f = features(n, d, 3);
     const native = await cosineKnn(f, n, d, 7);
     assert.equal(native.engine, 'onnxruntime');
-    const reference = exactCosineKnn(f, n, d, 7);
+    const reference = await exactCosineKnn(f, n, d, 7);
     assertSameNeighbours(native, reference, f, f, d, 7);
     for (let i = 0; i < n; i++) assert.ok(!native.indices.subarray(i * 7, i * 7 + 7).includes(i));
     // Exact duplicates are each other's nearest neighbour at similarity 1.
@@ -80,7 +80,7 @@ describe('exact cosine kNN on ONNX Runtime (optional native engine)', function (
     const opts = { queries: { features: q, n: 37 }, blockRows: 8 };
     const native = await cosineKnn(db, n, d, 5, opts);
     assert.equal(native.engine, 'onnxruntime');
-    assertSameNeighbours(native, exactCosineKnn(db, n, d, 5, opts), db, q, d, 5);
+    assertSameNeighbours(native, await exactCosineKnn(db, n, d, 5, opts), db, q, d, 5);
     await assert.rejects(cosineKnn(db, n, d, n), /cannot find k = 500 neighbours among n = 500/);
     const forced = await cosineKnn(db, n, d, 5, { engine: 'tfjs' });
     assert.equal(forced.engine, 'tfjs');

@@ -100,7 +100,7 @@ export async function cosineKnn(
 ): Promise<KnnResult & { engine: 'onnxruntime' | 'tfjs' }> {
   const { ort, reason } = loadOnnxRuntime();
   if (opts.engine === 'tfjs' || (!ort && opts.engine !== 'native')) {
-    return { ...exactCosineKnn(features, n, d, k, opts), engine: 'tfjs' };
+    return { ...(await exactCosineKnn(features, n, d, k, opts)), engine: 'tfjs' };
   }
   if (!ort) throw new Error(reason);
   assertMatrix('features', features, n, d);

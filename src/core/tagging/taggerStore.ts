@@ -10,6 +10,7 @@ import {
 import type { TaggingConfig } from '../config/types';
 import { UserError } from '../errors';
 import { disposeVariables } from '../models/paramStore';
+import { readFloats } from '../backend/tensorRead';
 import { Rng } from '../random/rng';
 import { assignAll } from '../train/trainingSession';
 import type { TagEmbeddingKind, TagEmbeddings } from './tagEmbeddings';
@@ -63,11 +64,13 @@ export async function saveTagger(
       shape: [embeddings.names.length, embeddings.dim],
       data: embeddings.vectors,
     },
-    ...[...gan.ema].map(([name, v]) => ({
-      name: `G/${name}`,
-      shape: v.shape,
-      data: v.dataSync() as Float32Array,
-    })),
+    ...(await Promise.all(
+      [...gan.ema].map(async ([name, v]) => ({
+        name: `G/${name}`,
+        shape: v.shape,
+        data: await readFloats(v),
+      })),
+    )),
   ];
   await fs.promises.mkdir(path.dirname(file), { recursive: true });
   await writeFileAtomic(file, encodeCheckpoint(meta, tensors));

@@ -200,7 +200,11 @@ async function trainLoop(ctx: LoopContext): Promise<RunEndedEvent> {
   const checkpoint = async (): Promise<void> => {
     const stats = session.standingStats();
     try {
-      const { meta, tensors } = session.snapshot(stats, classNames, session.conditionExamples());
+      const { meta, tensors } = await session.snapshot(
+        stats,
+        classNames,
+        session.conditionExamples(),
+      );
       const { file, bytes } = await saveCheckpoint(
         path.join(runDir, RUN_FILES.checkpoints),
         session.step,
@@ -252,7 +256,7 @@ async function trainLoop(ctx: LoopContext): Promise<RunEndedEvent> {
 
   try {
     while (session.step < totalSteps) {
-      // A step is synchronous: without this turn of the event loop, signals (Ctrl-C) and the
+      // A step's work is mostly synchronous: without this turn of the event loop, signals (Ctrl-C) and the
       // runner's IPC 'stop' would wait for the next sample or checkpoint write to be seen.
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (opts.shouldStop?.()) {
@@ -260,7 +264,7 @@ async function trainLoop(ctx: LoopContext): Promise<RunEndedEvent> {
         return end('stopped', `stopped at step ${session.step}`);
       }
       timer.start();
-      const stats = session.trainStep();
+      const stats = await session.trainStep();
       timer.stop();
       const bad = divergence(stats, config.training.divergenceLoss);
       if (bad)
@@ -364,7 +368,7 @@ async function writeSampleGrid(ctx: LoopContext, emit: (e: RunEvent) => void): P
   );
   const stats = session.standingStats();
   try {
-    const images = generateImages(
+    const images = await generateImages(
       model,
       session.ema,
       stats,
