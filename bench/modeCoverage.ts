@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     );
   const clf = ImageClassifier.train(await digits('train', 0), { steps: 2000, seed: 0 });
   const test = await digits('t10k', 0);
-  const predicted = clf.predict(test.images, test.count);
+  const predicted = await clf.predict(test.images, test.count);
   let right = 0;
   predicted.forEach((p, i) => (right += p === test.labels?.[i] ? 1 : 0));
   const accuracy = right / test.count;
@@ -66,7 +66,7 @@ async function main(): Promise<void> {
     const rng = new Rng(12345);
     for (let start = 0; start < samples; start += CHUNK) {
       const n = Math.min(CHUNK, samples - start);
-      const images = generateImages(
+      const images = await generateImages(
         gen.model,
         gen.model.generatorParams,
         gen.stats,
@@ -74,7 +74,7 @@ async function main(): Promise<void> {
         {},
       );
       for (let c = 0; c < 3; c++)
-        perChannel[c]!.set(clf.predict(channelOf(images.pixels, n, 3, c), n), start);
+        perChannel[c]!.set(await clf.predict(channelOf(images.pixels, n, 3, c), n), start);
     }
   } finally {
     gen.dispose();

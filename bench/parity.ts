@@ -116,7 +116,7 @@ async function record(name: string, steps: number, dir: string): Promise<void> {
       },
     };
     for (; step < steps; step++) {
-      const s = session.trainStep();
+      const s = await session.trainStep();
       bundle.add(`s${step}/loss`, [4], [s.dLoss, s.dReal, s.dFake, s.gLoss]);
       addMap(bundle, `s${step}/G`, model.generatorParams);
       addMap(bundle, `s${step}/D`, model.discriminatorParams);
@@ -137,7 +137,7 @@ async function record(name: string, steps: number, dir: string): Promise<void> {
     const z = new Rng(99).normals(n * model.zDim);
     const labels =
       model.numClasses > 0 ? Int32Array.from({ length: n }, (_, i) => i % model.numClasses) : null;
-    const images = generateImages(model, session.ema, stats, z, { labels });
+    const images = await generateImages(model, session.ema, stats, z, { labels });
     bundle.add('sample/z', [n, model.zDim], z);
     if (labels) bundle.add('sample/labels', [n], labels);
     const { resolution: r, channels: c } = model.image;

@@ -53,11 +53,11 @@ async function main(): Promise<void> {
   try {
     const rows: Row[] = [];
     for (const run of runs) {
-      rows.push(judgeGenerator(judge, run, samples, seed, step));
+      rows.push(await judgeGenerator(judge, run, samples, seed, step));
       if (process.argv.includes('--raw'))
-        rows.push(judgeGenerator(judge, run, samples, seed, step, 'raw'));
+        rows.push(await judgeGenerator(judge, run, samples, seed, step, 'raw'));
     }
-    for (const dir of mirrors) rows.push(judgeSampleFile(judge, dir));
+    for (const dir of mirrors) rows.push(await judgeSampleFile(judge, dir));
     const transfer: TransferVerdict[] = [];
     const unseen = Number(flag('transfer', '20'));
     for (const run of runs) {

@@ -52,7 +52,12 @@ export async function judgeFor(data: DataConfig, samples: number, seed: number):
       train: Int32Array.from(train.attributes, (a) => a.colour),
       heldOut: Int32Array.from(held.attributes, (a) => a.colour),
     };
-    const judge = SampleJudge.train(train.dataset, held.dataset, { samples, seed }, attribute);
+    const judge = await SampleJudge.train(
+      train.dataset,
+      held.dataset,
+      { samples, seed },
+      attribute,
+    );
     return {
       judge,
       heldOut: held.dataset,
@@ -72,7 +77,7 @@ export async function judgeFor(data: DataConfig, samples: number, seed: number):
       () => undefined,
     );
     return {
-      judge: SampleJudge.train(train, heldOut, { samples, seed }),
+      judge: await SampleJudge.train(train, heldOut, { samples, seed }),
       heldOut,
       description: `${path.basename(data.images)} (${train.count}) vs its t10k set`,
       attribute: null,
@@ -82,14 +87,14 @@ export async function judgeFor(data: DataConfig, samples: number, seed: number):
 }
 
 /** Samples of a run's EMA generator (newest checkpoint at or before `step`), judged. */
-export function judgeGenerator(
+export async function judgeGenerator(
   judge: Judge,
   runDir: string,
   samples: number,
   seed: number,
   step = Infinity,
   weights: 'ema' | 'raw' = 'ema',
-): Row {
+): Promise<Row> {
   const gen = loadGenerator(runDir, () => undefined, step, weights);
   try {
     const { model } = gen;
@@ -98,7 +103,7 @@ export function judgeGenerator(
       model.numClasses > 0
         ? Int32Array.from({ length: samples }, (_, i) => i % model.numClasses)
         : null;
-    const images = generateImages(
+    const images = await generateImages(
       model,
       model.generatorParams,
       gen.stats,
@@ -110,7 +115,7 @@ export function judgeGenerator(
     return {
       name: path.basename(runDir) + (weights === 'raw' ? ' (raw G)' : ''),
       step: gen.meta.step,
-      verdict: judge.judge.judge(images.pixels, samples, requested),
+      verdict: await judge.judge.judge(images.pixels, samples, requested),
     };
   } finally {
     gen.dispose();
@@ -121,7 +126,7 @@ export function judgeGenerator(
  * A mirror's samples: `samples.json` ({n, side, channels, step, labels}) and `samples.f32`
  * (n × side × side × channels floats in [-1, 1], NHWC).
  */
-export function judgeSampleFile(judge: Judge, dir: string): Row {
+export async function judgeSampleFile(judge: Judge, dir: string): Promise<Row> {
   const meta = JSON.parse(fs.readFileSync(path.join(dir, 'samples.json'), 'utf8')) as {
     n: number;
     side: number;
@@ -140,7 +145,7 @@ export function judgeSampleFile(judge: Judge, dir: string): Row {
   return {
     name: meta.name ?? path.basename(dir),
     step: meta.step,
-    verdict: judge.judge.judge(
+    verdict: await judge.judge.judge(
       Float32Array.from(pixels),
       meta.n,
       meta.labels ? Int32Array.from(meta.labels) : null,
@@ -218,11 +223,11 @@ export async function judgeTransfer(
       Array.from(rows).forEach((j, r) => px.set(datasetImage(train, j), r * size));
       return pixelSpread(px, rows.length);
     };
-    const generate = (features: Float32Array, nearest: number): Float32Array => {
+    const generate = async (features: Float32Array, nearest: number): Promise<Float32Array> => {
       const rows = new Int32Array(perImage).fill(nearest);
       const h = new Float32Array(perImage * index.dim);
       for (let j = 0; j < perImage; j++) h.set(features, j * index.dim);
-      return generateImages(
+      const generated = await generateImages(
         gen.model,
         gen.model.generatorParams,
         gen.stats,
@@ -231,24 +236,29 @@ export async function judgeTransfer(
           instances: h,
           ...ownConditions(gen.model, index, rows),
         },
-      ).pixels;
+      );
+      return generated.pixels;
     };
     for (let i = 0; i < images; i++) {
       const pixels = heldOut.images.subarray(i * size, (i + 1) * size);
-      const features = extractor.embed(pixels, 1);
-      const nn = knnForQueries(index.features, index.count, index.dim, features, 1, index.k);
-      const samples = generate(features, nn.indices[0] ?? 0);
+      const features = await extractor.embed(pixels, 1);
+      const nn = await knnForQueries(index.features, index.count, index.dim, features, 1, index.k);
+      const samples = await generate(features, nn.indices[0] ?? 0);
       const truth = heldOut.labels?.[i] ?? -1;
-      for (const c of judge.judge.classify(samples, perImage)) if (c === truth) right++;
+      for (const c of await judge.judge.classify(samples, perImage)) if (c === truth) right++;
       ratios.push(pixelSpread(samples, perImage) / spreadOf(nn.indices));
     }
-    const own = Array.from(index.representatives, (r) => {
-      const samples = generate(index.features.subarray(r * index.dim, (r + 1) * index.dim), r);
-      return (
-        pixelSpread(samples, perImage) /
-        spreadOf([r, ...index.neighbours.subarray(r * index.k, (r + 1) * index.k)])
+    const own: number[] = [];
+    for (const r of index.representatives) {
+      const samples = await generate(
+        index.features.subarray(r * index.dim, (r + 1) * index.dim),
+        r,
       );
-    });
+      own.push(
+        pixelSpread(samples, perImage) /
+          spreadOf([r, ...index.neighbours.subarray(r * index.k, (r + 1) * index.k)]),
+      );
+    }
     return {
       name: path.basename(runDir),
       step: gen.meta.step,

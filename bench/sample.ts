@@ -86,7 +86,7 @@ async function warmSample(gen: LoadedGenerator, count: number, seed: number, out
   const columns = gridColumns(count);
   const cond = gridConditions(model, count, columns, gen.instances);
   const z = new Rng(seed).normals(count * model.zDim);
-  const images = generateImages(model, model.generatorParams, gen.stats, z, cond);
+  const images = await generateImages(model, model.generatorParams, gen.stats, z, cond);
   const { resolution: r, channels: c } = model.image;
   const grid = tileGrid(images.pixels, count, r, r, c, columns);
   const png = await encodePng(grid.pixels, grid.height, grid.width, c);

@@ -65,15 +65,20 @@ async function main(): Promise<void> {
   const judge = await judgeFor(config.data, samples, 0);
   try {
     const rows: Row[] = [
-      { ...judgeGenerator(judge, runDir, samples, seed, steps), name: `engine @${steps} steps` },
       {
-        ...judgeGenerator(judge, runDir, samples, seed, stepAtBudget),
+        ...(await judgeGenerator(judge, runDir, samples, seed, steps)),
+        name: `engine @${steps} steps`,
+      },
+      {
+        ...(await judgeGenerator(judge, runDir, samples, seed, stepAtBudget)),
         name: `engine @${seconds} s (${msPerStep.toFixed(0)} ms/step)`,
       },
-      ...dirs.map((d) => {
-        const row = judgeSampleFile(judge, d);
-        return { ...row, name: `PyTorch mirror ${path.basename(d)}` };
-      }),
+      ...(await Promise.all(
+        dirs.map(async (d) => ({
+          ...(await judgeSampleFile(judge, d)),
+          name: `PyTorch mirror ${path.basename(d)}`,
+        })),
+      )),
     ];
     console.log(formatVerdicts(judge, rows).join('\n'));
   } finally {

@@ -38,11 +38,11 @@ const REQUESTS: { name: string; groups?: AttributeGroup[] }[] = [
   { name: 'size + position', groups: ['size', 'position'] },
 ];
 
-function dropout(values: number[]): void {
+async function dropout(values: number[]): Promise<void> {
   const data: ShapesDataConfig = { source: 'shapes', count: 4000, resolution: 16, seed: 0 };
   const shapes = createShapesDatasetWithAttributes(data);
   const withTags = { ...shapes.dataset, conditions: shapesTagConditions(shapes) };
-  const judges = trainAttributeClassifiers(shapes, { steps: 400, width: 16 });
+  const judges = await trainAttributeClassifiers(shapes, { steps: 400, width: 16 });
   console.log('| tagDropout | request | shape | colour | size | position |');
   console.log('|---|---|---|---|---|---|');
   try {
@@ -66,11 +66,11 @@ function dropout(values: number[]): void {
       );
       const session = new TrainingSession(config, withTags);
       try {
-        for (let i = 0; i < config.training.steps; i++) session.trainStep();
+        for (let i = 0; i < config.training.steps; i++) await session.trainStep();
         const stats = session.standingStats();
         try {
           for (const request of REQUESTS) {
-            const scores = measureTagConditioning(
+            const scores = await measureTagConditioning(
               session.model,
               session.ema,
               stats,
@@ -115,7 +115,7 @@ async function pack(values: number[], out: string): Promise<void> {
   console.log('| pack | P@1 | P@3 | P@5 |');
   console.log('|---|---|---|---|');
   for (const value of values) {
-    const r = evaluateTagging(
+    const r = await evaluateTagging(
       {
         features: features.features,
         dim: features.dim,
@@ -136,7 +136,7 @@ async function main(): Promise<void> {
   const out = path.resolve(flag('out', path.join(os.tmpdir(), 'icgan-tag-ablation')));
   await initBackend('wasm');
   if (what === 'dropout') {
-    dropout(flag('values', '0,0.15,0.25').split(',').map(Number));
+    await dropout(flag('values', '0,0.15,0.25').split(',').map(Number));
   } else if (what === 'pack') {
     await pack(flag('values', '1,4,8,16').split(',').map(Number), out);
   } else {

@@ -55,7 +55,7 @@ export async function tagQuality(opts: {
   const data: ShapesDataConfig = { source: 'shapes', count: 10000, resolution: 32, seed: 0 };
   const shapes = createShapesDatasetWithAttributes(data);
   const started = performance.now();
-  const judges = trainAttributeClassifiers(shapes, { steps: 600, width: 16 });
+  const judges = await trainAttributeClassifiers(shapes, { steps: 600, width: 16 });
   log(`attribute classifiers in ${((performance.now() - started) / 1000).toFixed(0)} s`);
   const conditioning: ConditioningRow[] = [];
   let icganRun = '';
@@ -81,7 +81,7 @@ export async function tagQuality(opts: {
       try {
         // icgan-class also needs an instance: a random one, so its own attributes compete with
         // the requested tags (the "swap the class" use).
-        const measure = (request?: readonly AttributeGroup[]): AttributeScore[] =>
+        const measure = (request?: readonly AttributeGroup[]): Promise<AttributeScore[]> =>
           measureTagConditioning(
             gen.model,
             gen.model.generatorParams,
@@ -91,9 +91,9 @@ export async function tagQuality(opts: {
             judges,
             { samples: opts.samples, seed: 3, instances: gen.instances ?? undefined, request },
           );
-        const scores = measure();
+        const scores = await measure();
         // What a user typically asks for: some of the tags (here the shape and the colour).
-        const partial = measure(['shape', 'colour']);
+        const partial = await measure(['shape', 'colour']);
         conditioning.push({ model: type, scores, partial, seconds });
         log(`${type} tags: ${JSON.stringify(scores)}`);
       } finally {
@@ -138,7 +138,7 @@ export async function tagQuality(opts: {
     let classifier: RankingScore[] = [];
     for (const embedding of set.embeddings) {
       const t0 = performance.now();
-      const r = evaluateTagging(
+      const r = await evaluateTagging(
         {
           features: set.features,
           dim: set.dim,

@@ -59,6 +59,7 @@ import { TrainingSession } from '../src/core/train/trainingSession';
 import { coreLabel, peerChildEnv, usableCoretypes } from './peers/openblas';
 import { describeInstall, ensureTorchPeer, PeerError, type TorchPeer } from './peers/torchPeer';
 import { flag, loadAvg, log, median } from './harness';
+import { takeFloats } from '../src/core/backend/tensorRead';
 
 const BACKENDS = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const;
 type Backend = (typeof BACKENDS)[number];
@@ -243,18 +244,26 @@ function syntheticInstances(count: number, dim: number, k: number): InstanceInde
   };
 }
 
-function timeSteps(step: () => void, reps: number, warmup: number): number[] {
-  for (let i = 0; i < warmup; i++) step();
+async function timeSteps(
+  step: () => Promise<unknown>,
+  reps: number,
+  warmup: number,
+): Promise<number[]> {
+  for (let i = 0; i < warmup; i++) await step();
   const times: number[] = [];
   for (let i = 0; i < reps; i++) {
     const t0 = performance.now();
-    step();
+    await step();
     times.push(performance.now() - t0);
   }
   return times;
 }
 
-function ganChild(workload: 'dcgan' | 'icgan', reps: number, warmup: number): Partial<TfjsRow> {
+async function ganChild(
+  workload: 'dcgan' | 'icgan',
+  reps: number,
+  warmup: number,
+): Promise<Partial<TfjsRow>> {
   const cfg = benchConfig(workload);
   const data = shapesData(cfg);
   let instances: InstanceIndex | null = null;
@@ -266,7 +275,7 @@ function ganChild(workload: 'dcgan' | 'icgan', reps: number, warmup: number): Pa
   const session = new TrainingSession(cfg, data, instances);
   const model = session.model;
   if (!(model instanceof ConvGan)) throw new Error(`${workload}: not a ConvGan`);
-  const times = timeSteps(() => session.trainStep(), reps, warmup);
+  const times = await timeSteps(() => session.trainStep(), reps, warmup);
   const m: ModelConfig = cfg.model;
   const flops = ganFlops(
     {
@@ -305,7 +314,7 @@ async function ssChild(reps: number, warmup: number): Promise<Partial<TfjsRow>> 
   const vars = [...all.values()];
   const opt = new Adam(all, { learningRate: s.learningRate, beta1: 0.9, beta2: 0.999 });
   const rng = new Rng(s.seed + 1);
-  const step = (): void => {
+  const step = async (): Promise<void> => {
     const x = gatherBatch(data, rng.ints(batch, data.count));
     const views = tf.tidy(() => {
       const small = toEncoderInput(x, s.inputSize);
@@ -316,8 +325,8 @@ async function ssChild(reps: number, warmup: number): Promise<Partial<TfjsRow>> 
       vars,
     );
     opt.apply(gradientsByName(all, grads));
-    value.dataSync();
-    tf.dispose([x, views, value, ...Object.values(grads)]);
+    tf.dispose([x, views, ...Object.values(grads)]);
+    await takeFloats(value);
   };
   // First the engine's own loop for --reps steps: its log gives the parameter counts and the
   // mean time per step (first step included, standing statistics excluded). Run first, it also
@@ -328,7 +337,7 @@ async function ssChild(reps: number, warmup: number): Promise<Partial<TfjsRow>> 
   );
   extractor.dispose();
 
-  const times = timeSteps(step, reps, warmup);
+  const times = await timeSteps(step, reps, warmup);
   const params: [number, number] = [countParameters(encoder), countParameters(head)];
   opt.dispose();
   tf.dispose(vars);
@@ -361,7 +370,8 @@ async function child(backend: Backend, workload: Workload, reps: number, warmup:
     process.stdout.write(`\n${ROW_MARK}${JSON.stringify(row)}\n`);
     return;
   }
-  const result = workload === 'ss' ? await ssChild(reps, warmup) : ganChild(workload, reps, warmup);
+  const result =
+    workload === 'ss' ? await ssChild(reps, warmup) : await ganChild(workload, reps, warmup);
   const times = result.timesMs ?? [];
   Object.assign(row, result, { ok: true, medianMs: median(times), minMs: Math.min(...times) });
   process.stdout.write(`\n${ROW_MARK}${JSON.stringify(row)}\n`);

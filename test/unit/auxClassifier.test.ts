@@ -30,28 +30,30 @@ describe('AC-GAN class head (model.auxClassifier)', function () {
     assert.equal(has({ ...model, type: 'dcgan', auxClassifier: 1 }), false);
   });
 
-  it('adds the weighted class loss to D (on real images) and to G (on fakes), leaking nothing', () => {
+  it('adds the weighted class loss to D (on real images) and to G (on fakes), leaking nothing', async () => {
     // Same seed with and without the head: the other weights and the batches are the same (the
     // head's weights are drawn last), and an untrained head's loss is about ln 4 per unit of
     // weight. D's step-1 loss is taken before any update; G's after D's first, barely different.
     const data = createShapesDataset({ source: 'shapes', count: 64, resolution: 16, seed: 1 });
-    const firstStep = (auxClassifier: number): { dLoss: number; gLoss: number; moved: boolean } => {
+    const firstStep = async (
+      auxClassifier: number,
+    ): Promise<{ dLoss: number; gLoss: number; moved: boolean }> => {
       const session = new TrainingSession(
         tinyConfig(dir, { model: { ...model, auxClassifier } }),
         data,
       );
       const head = session.model.discriminatorParams.get('aux.w')?.dataSync().slice();
-      const stats = session.trainStep();
+      const stats = await session.trainStep();
       const tensors = tf.memory().numTensors;
-      for (let i = 0; i < 5; i++) session.trainStep();
+      for (let i = 0; i < 5; i++) await session.trainStep();
       assert.equal(tf.memory().numTensors, tensors, 'tensors leaked');
       const after = session.model.discriminatorParams.get('aux.w')?.dataSync();
       const moved = !!head && !!after && head.some((v, i) => v !== after[i]);
       session.dispose();
       return { dLoss: stats.dLoss, gLoss: stats.gLoss, moved };
     };
-    const plain = firstStep(0);
-    const ac = firstStep(2);
+    const plain = await firstStep(0);
+    const ac = await firstStep(2);
     assert.ok(
       Math.abs(ac.dLoss - plain.dLoss - 2 * Math.log(4)) < 0.05,
       `D: ${ac.dLoss} vs ${plain.dLoss}`,

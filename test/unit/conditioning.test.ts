@@ -27,7 +27,7 @@ describe('conditioning', function () {
     await initBackend('wasm');
   });
 
-  it('cgan samples are classified as their requested class well above chance', () => {
+  it('cgan samples are classified as their requested class well above chance', async () => {
     const config = resolveConfig(
       {
         seed: 3,
@@ -43,10 +43,10 @@ describe('conditioning', function () {
     const classifier = ImageClassifier.train(data, { steps: 600, width: 16 });
     const session = new TrainingSession(config, data);
     try {
-      for (let i = 0; i < GAN_STEPS; i++) session.trainStep();
+      for (let i = 0; i < GAN_STEPS; i++) await session.trainStep();
       const labels = Int32Array.from({ length: SAMPLES }, (_, i) => i % 4);
       const stats = session.standingStats();
-      const images = generateImages(
+      const images = await generateImages(
         session.model,
         session.ema,
         stats,
@@ -54,7 +54,7 @@ describe('conditioning', function () {
         { labels },
       );
       disposeStats(stats);
-      const predicted = classifier.predict(images.pixels, SAMPLES);
+      const predicted = await classifier.predict(images.pixels, SAMPLES);
       let hits = 0;
       for (let i = 0; i < SAMPLES; i++) if (predicted[i] === labels[i]) hits++;
       const accuracy = hits / SAMPLES;

@@ -112,14 +112,14 @@ describe('exactCosineKnn', () => {
     [1000, 16, 5, undefined],
   ];
   for (const [n, d, k, blockRows] of cases) {
-    it(`matches brute force on random data (n=${n}, d=${d}, k=${k}, block=${blockRows})`, () => {
+    it(`matches brute force on random data (n=${n}, d=${d}, k=${k}, block=${blockRows})`, async () => {
       const rng = new Rng(n * 31 + d);
       const x = randomUnitRows(rng, n, d);
       const ref = bruteForce(x, n, x, n, d, k, true);
-      const self = exactCosineKnn(x, n, d, k, { blockRows });
+      const self = await exactCosineKnn(x, n, d, k, { blockRows });
       assertMatchesUpToRounding(self, ref, k);
       // The query path (no symmetry trick) with self-exclusion must agree too.
-      const viaQueries = exactCosineKnn(x, n, d, k, {
+      const viaQueries = await exactCosineKnn(x, n, d, k, {
         blockRows,
         excludeSelf: true,
         queries: { features: x, n },
@@ -129,7 +129,7 @@ describe('exactCosineKnn', () => {
   }
 
   for (const blockRows of [1, 13, 64, undefined]) {
-    it(`breaks exact ties by smaller index (quantised rows, block=${blockRows})`, () => {
+    it(`breaks exact ties by smaller index (quantised rows, block=${blockRows})`, async () => {
       const n = 300;
       const d = 8;
       const k = 25;
@@ -138,12 +138,12 @@ describe('exactCosineKnn', () => {
       copyRow(x, d, 5, 200);
       copyRow(x, d, 5, 201);
       const ref = bruteForce(x, n, x, n, d, k, true);
-      const got = exactCosineKnn(x, n, d, k, { blockRows });
+      const got = await exactCosineKnn(x, n, d, k, { blockRows });
       assertExactlyEqual(got, ref, k);
       // Duplicates are neighbours of each other (exclusion is by index), in index order.
       assert.deepStrictEqual([...got.indices.subarray(5 * k, 5 * k + 2)], [200, 201]);
       assert.deepStrictEqual([...got.indices.subarray(201 * k, 201 * k + 2)], [5, 200]);
-      const viaQueries = exactCosineKnn(x, n, d, k, {
+      const viaQueries = await exactCosineKnn(x, n, d, k, {
         blockRows,
         excludeSelf: true,
         queries: { features: x, n },
@@ -152,26 +152,26 @@ describe('exactCosineKnn', () => {
     });
   }
 
-  it('keeps self when excludeSelf is false, ties ordered by index', () => {
+  it('keeps self when excludeSelf is false, ties ordered by index', async () => {
     const n = 120;
     const d = 8;
     const k = 10;
     const x = quantisedRows(new Rng(3), n, d);
     copyRow(x, d, 40, 3);
     const ref = bruteForce(x, n, x, n, d, k, false);
-    const got = exactCosineKnn(x, n, d, k, { excludeSelf: false, blockRows: 17 });
+    const got = await exactCosineKnn(x, n, d, k, { excludeSelf: false, blockRows: 17 });
     assertExactlyEqual(got, ref, k);
     // Row 40 is tied at similarity 1 with its duplicate 3, which has the smaller index.
     assert.deepStrictEqual([...got.indices.subarray(40 * k, 40 * k + 2)], [3, 40]);
   });
 
-  it('excludes self on random data with duplicated rows', () => {
+  it('excludes self on random data with duplicated rows', async () => {
     const n = 90;
     const d = 12;
     const k = 4;
     const x = randomUnitRows(new Rng(11), n, d);
     copyRow(x, d, 10, 60);
-    const got = exactCosineKnn(x, n, d, k, { blockRows: 8 });
+    const got = await exactCosineKnn(x, n, d, k, { blockRows: 8 });
     for (let i = 0; i < n; i++) {
       assert.ok(!got.indices.subarray(i * k, (i + 1) * k).includes(i), `row ${i} has itself`);
     }
@@ -179,7 +179,7 @@ describe('exactCosineKnn', () => {
     assert.strictEqual(got.indices[60 * k], 10);
   });
 
-  it('looks up unseen queries against the database', () => {
+  it('looks up unseen queries against the database', async () => {
     const rng = new Rng(5);
     const n = 400;
     const nq = 37;
@@ -188,20 +188,20 @@ describe('exactCosineKnn', () => {
     const db = randomUnitRows(rng, n, d);
     const queries = randomUnitRows(rng, nq, d);
     const ref = bruteForce(db, n, queries, nq, d, k, false);
-    const got = knnForQueries(db, n, d, queries, nq, k, { blockRows: 10 });
+    const got = await knnForQueries(db, n, d, queries, nq, k, { blockRows: 10 });
     assert.strictEqual(got.indices.length, nq * k);
     assertMatchesUpToRounding(got, ref, k);
     // k = n is allowed when nothing is excluded.
-    const all = knnForQueries(db, n, d, queries.subarray(0, 3 * d), 3, n);
+    const all = await knnForQueries(db, n, d, queries.subarray(0, 3 * d), 3, n);
     assert.strictEqual(all.indices.length, 3 * n);
   });
 
-  it('reports kthDistance as 1 − similarity of the k-th neighbour', () => {
+  it('reports kthDistance as 1 − similarity of the k-th neighbour', async () => {
     const n = 64;
     const d = 8;
     const k = 6;
     const x = randomUnitRows(new Rng(2), n, d);
-    const got = exactCosineKnn(x, n, d, k, { blockRows: 9 });
+    const got = await exactCosineKnn(x, n, d, k, { blockRows: 9 });
     for (let i = 0; i < n; i++) {
       assert.strictEqual(got.kthDistance[i], Math.fround(1 - got.similarities[i * k + k - 1]!));
       const row = got.similarities.subarray(i * k, (i + 1) * k);
@@ -209,12 +209,12 @@ describe('exactCosineKnn', () => {
     }
     // Hand case: on the unit circle at 0°, 90°, 180°, the nearest other of 0° is 90° (cos 0).
     const circle = new Float32Array([1, 0, 0, 1, -1, 0]);
-    const c = exactCosineKnn(circle, 3, 2, 1);
+    const c = await exactCosineKnn(circle, 3, 2, 1);
     assert.deepStrictEqual([...c.indices], [1, 0, 1]);
     assert.deepStrictEqual([...c.kthDistance], [1, 1, 1]);
   });
 
-  it('rejects a k the data cannot satisfy with a UserError naming k and n', () => {
+  it('rejects a k the data cannot satisfy with a UserError naming k and n', async () => {
     const x = randomUnitRows(new Rng(1), 5, 4);
     const bad: Array<[k: number, excludeSelf: boolean]> = [
       [5, true],
@@ -224,21 +224,21 @@ describe('exactCosineKnn', () => {
       [2.5, true],
     ];
     for (const [k, excludeSelf] of bad) {
-      assert.throws(
-        () => exactCosineKnn(x, 5, 4, k, { excludeSelf }),
+      await assert.rejects(
+        async () => exactCosineKnn(x, 5, 4, k, { excludeSelf }),
         (err: unknown) =>
           err instanceof UserError && err.message.includes(`k = ${k}`) && /n = 5/.test(err.message),
       );
     }
-    assert.doesNotThrow(() => exactCosineKnn(x, 5, 4, 4));
-    assert.doesNotThrow(() => exactCosineKnn(x, 5, 4, 5, { excludeSelf: false }));
+    await assert.doesNotReject(async () => exactCosineKnn(x, 5, 4, 4));
+    await assert.doesNotReject(async () => exactCosineKnn(x, 5, 4, 5, { excludeSelf: false }));
   });
 
-  it('rejects NaN features and mismatched shapes', () => {
+  it('rejects NaN features and mismatched shapes', async () => {
     const x = randomUnitRows(new Rng(1), 5, 4);
     x[9] = NaN;
-    assert.throws(() => exactCosineKnn(x, 5, 4, 2), /row 2 contains NaN/);
-    assert.throws(() => exactCosineKnn(new Float32Array(7), 2, 4, 1), RangeError);
+    await assert.rejects(async () => exactCosineKnn(x, 5, 4, 2), /row 2 contains NaN/);
+    await assert.rejects(async () => exactCosineKnn(new Float32Array(7), 2, 4, 1), RangeError);
   });
 
   it('l2Normalise scales rows to unit norm and leaves zero rows zero', () => {
@@ -250,14 +250,14 @@ describe('exactCosineKnn', () => {
     assert.deepStrictEqual([...x], [3, 4, 0, 0, -2, 0], 'input untouched');
   });
 
-  it('disposes every tensor', () => {
+  it('disposes every tensor', async () => {
     const rng = new Rng(9);
     const x = randomUnitRows(rng, 100, 8);
     const before = tf.memory().numTensors;
-    exactCosineKnn(x, 100, 8, 5, { blockRows: 13 });
-    exactCosineKnn(x, 100, 8, 5);
-    knnForQueries(x, 100, 8, randomUnitRows(rng, 10, 8), 10, 3, { blockRows: 4 });
-    assert.throws(() => exactCosineKnn(x, 100, 8, 100));
+    await exactCosineKnn(x, 100, 8, 5, { blockRows: 13 });
+    await exactCosineKnn(x, 100, 8, 5);
+    await knnForQueries(x, 100, 8, randomUnitRows(rng, 10, 8), 10, 3, { blockRows: 4 });
+    await assert.rejects(async () => exactCosineKnn(x, 100, 8, 100));
     assert.strictEqual(tf.memory().numTensors, before);
   });
 });

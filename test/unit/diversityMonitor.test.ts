@@ -23,7 +23,7 @@ describe('diversity monitor', function () {
     assert.strictEqual(pixelSpread(Float32Array.from([0.3, 0.3, 0.3, 0.3]), 2), 0);
   });
 
-  it('warns once when a class stops varying with z, and not before', () => {
+  it('warns once when a class stops varying with z, and not before', async () => {
     const config = tinyConfig('/tmp/unused');
     const data = createShapesDataset({ source: 'shapes', count: 256, resolution: 16, seed: 1 });
     const before = tf.memory().numTensors;
@@ -33,16 +33,16 @@ describe('diversity monitor', function () {
     const out = g.get('out.w')!;
     tf.tidy(() => out.assign(tf.mul(out, 200)));
     const monitor = DiversityMonitor.create(model, data, null, 1);
-    const read = (step: number) => {
+    const read = async (step: number) => {
       const stats = computeStandingStats(model, g, 5);
       try {
-        return monitor.read(step, g, stats);
+        return await monitor.read(step, g, stats);
       } finally {
         disposeStats(stats);
       }
     };
     try {
-      const diverse = read(100);
+      const diverse = await read(100);
       assert.deepStrictEqual(
         diverse.groups.map((x) => x.name),
         ['circle', 'square', 'triangle', 'cross'],
@@ -52,13 +52,13 @@ describe('diversity monitor', function () {
       // z no longer reaches the image: every sample of a class is the same.
       const fc = g.get('fc.w')!;
       tf.tidy(() => fc.assign(tf.zerosLike(fc)));
-      const collapsed = read(200);
+      const collapsed = await read(200);
       assert.ok(collapsed.median < 0.01, `median ratio ${collapsed.median}`);
       const warnings = monitor.assess(collapsed);
       assert.strictEqual(warnings.length, 4);
       assert.match(warnings[0]!, /mode collapse at step 200: samples of circle vary 0 %/);
       // Reported once while it lasts.
-      assert.deepStrictEqual(monitor.assess(read(300)), []);
+      assert.deepStrictEqual(monitor.assess(await read(300)), []);
     } finally {
       disposeVariables(model.generatorParams);
       disposeVariables(model.discriminatorParams);

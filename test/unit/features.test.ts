@@ -47,8 +47,14 @@ function assertUnitRows(f: Float32Array, n: number, d: number): void {
 }
 
 /** Fraction of the 5 nearest neighbours (cosine) that share the image's label. */
-function knnAgreement(f: Float32Array, n: number, d: number, labels: Int32Array, k = 5): number {
-  const { indices } = exactCosineKnn(f, n, d, k);
+async function knnAgreement(
+  f: Float32Array,
+  n: number,
+  d: number,
+  labels: Int32Array,
+  k = 5,
+): Promise<number> {
+  const { indices } = await exactCosineKnn(f, n, d, k);
   let agree = 0;
   for (let i = 0; i < n * k; i++)
     agree += labels[indices[i]!] === labels[Math.floor(i / k)] ? 1 : 0;
@@ -63,21 +69,23 @@ interface ViewStats {
 }
 
 /** Embeds two augmented views of each of the first `n` images and compares them. */
-function viewRetrieval(
+async function viewRetrieval(
   extractor: FeatureExtractor,
   data: ImageDataset,
   settings: FeatureSettings,
   n: number,
-): ViewStats {
+): Promise<ViewStats> {
   if (settings.kind !== 'selfsupervised') throw new Error('views need augmentation settings');
   const rng = new Rng(99);
   const x = gatherBatch(data, [...Array(n).keys()]);
-  const [a, b] = [0, 1].map(() => {
+  const views: Float32Array[] = [];
+  for (let view = 0; view < 2; view++) {
     const v = augmentBatch(x, rng, settings.augment);
     const values = v.dataSync() as Float32Array;
     v.dispose();
-    return extractor.embed(values, n);
-  }) as [Float32Array, Float32Array];
+    views.push(await extractor.embed(values, n));
+  }
+  const [a, b] = views as [Float32Array, Float32Array];
   x.dispose();
   const d = extractor.dim;
   let hits = 0;
@@ -120,9 +128,9 @@ describe('instance features', function () {
   describe('self-supervised extractor', () => {
     it('maps two views of an image nearer each other than to other images', async () => {
       const settings = resolveFeatureSettings(QUICK);
-      const after = viewRetrieval(trained, data, settings, 64);
+      const after = await viewRetrieval(trained, data, settings, 64);
       const untrained = await fit(data, { ...QUICK, steps: 0 });
-      const before = viewRetrieval(untrained, data, settings, 64);
+      const before = await viewRetrieval(untrained, data, settings, 64);
       untrained.dispose();
       console.log(
         `      views, 64 images: top-1 ${after.top1.toFixed(2)} (untrained ${before.top1.toFixed(2)}), ` +
@@ -134,23 +142,28 @@ describe('instance features', function () {
       assert.ok(after.meanPositive - after.meanNegative >= 0.15, JSON.stringify(after));
     });
 
-    it('gives unit-length features of the settings dimension, in any batch split', () => {
-      const f = trained.embed(data.images, data.count);
+    it('gives unit-length features of the settings dimension, in any batch split', async () => {
+      const f = await trained.embed(data.images, data.count);
       assert.strictEqual(trained.dim, 128);
       assertUnitRows(f, data.count, trained.dim);
       // Standing batch-norm statistics: an image's features do not depend on its batch.
       const size = 32 * 32 * 3;
-      const alone = trained.embed(data.images.subarray(5 * size, 6 * size), 1);
+      const alone = await trained.embed(data.images.subarray(5 * size, 6 * size), 1);
       const row = f.subarray(5 * 128, 6 * 128);
       for (let c = 0; c < 128; c++) assert.ok(Math.abs(alone[c]! - row[c]!) < 1e-5);
     });
 
     it('puts images of one shape near each other, above raw pixels', async () => {
       const labels = data.labels as Int32Array;
-      const ours = knnAgreement(trained.embed(data.images, data.count), data.count, 128, labels);
+      const ours = await knnAgreement(
+        await trained.embed(data.images, data.count),
+        data.count,
+        128,
+        labels,
+      );
       const pixels = await fit(data, { kind: 'pixels' });
-      const raw = knnAgreement(
-        pixels.embed(data.images, data.count),
+      const raw = await knnAgreement(
+        await pixels.embed(data.images, data.count),
         data.count,
         pixels.dim,
         labels,
@@ -168,8 +181,8 @@ describe('instance features', function () {
       const twice = await fit(data, { ...QUICK, steps: 5 });
       const other = await fit(data, { ...QUICK, steps: 5, seed: 1 });
       const images = data.images.subarray(0, 8 * 32 * 32 * 3);
-      assert.deepStrictEqual(again.embed(images, 8), twice.embed(images, 8));
-      assert.notDeepStrictEqual(again.embed(images, 8), other.embed(images, 8));
+      assert.deepStrictEqual(await again.embed(images, 8), await twice.embed(images, 8));
+      assert.notDeepStrictEqual(await again.embed(images, 8), await other.embed(images, 8));
       [again, twice, other].forEach((e) => e.dispose());
     });
   });
@@ -190,8 +203,8 @@ describe('instance features', function () {
         assert.strictEqual(loaded.dim, extractor.dim);
         assert.deepStrictEqual(loaded.input, extractor.input);
         assert.deepStrictEqual(
-          loaded.embed(data.images, data.count),
-          extractor.embed(data.images, data.count),
+          await loaded.embed(data.images, data.count),
+          await extractor.embed(data.images, data.count),
         );
         loaded.dispose();
       }
@@ -244,8 +257,8 @@ describe('instance features', function () {
       assert.ok(t2 - t1 < (t1 - t0) / 5, 'loading should be much faster than computing');
       const unseen = createShapesDataset({ source: 'shapes', count: 4, resolution: 32, seed: 9 });
       assert.deepStrictEqual(
-        second.extractor.embed(unseen.images, 4),
-        first.extractor.embed(unseen.images, 4),
+        await second.extractor.embed(unseen.images, 4),
+        await first.extractor.embed(unseen.images, 4),
       );
       first.extractor.dispose();
       second.extractor.dispose();
@@ -354,12 +367,12 @@ describe('instance features', function () {
       return { values, vectors, trace };
     }
 
-    it('recovers the top components and their variances on low-rank data', () => {
+    it('recovers the top components and their variances on low-rank data', async () => {
       const n = 400;
       const d = 48;
       const std = [4, 3, 2, 1, 0.5];
       const x = lowRank(n, d, std, 1e-3);
-      const pca = fitPca(x, n, d, 5, { iterations: 4, rng: new Rng(1) });
+      const pca = await fitPca(x, n, d, 5, { iterations: 4, rng: new Rng(1) });
       const direct = directEigen(x, n, d, 5);
       for (let j = 0; j < 5; j++) {
         const rel = Math.abs(pca.variances[j]! - direct.values[j]!) / direct.values[j]!;
@@ -372,9 +385,9 @@ describe('instance features', function () {
       const kept = pca.variances.reduce((a, b) => a + b, 0) / pca.totalVariance;
       assert.ok(kept > 0.999, `explained ratio ${kept}`);
       // The same seed gives the same components; signs are fixed, not left to chance.
-      const again = fitPca(x, n, d, 5, { iterations: 4, rng: new Rng(1) });
+      const again = await fitPca(x, n, d, 5, { iterations: 4, rng: new Rng(1) });
       assert.deepStrictEqual(again.components, pca.components);
-      const otherSeed = fitPca(x, n, d, 5, { iterations: 4, rng: new Rng(2) });
+      const otherSeed = await fitPca(x, n, d, 5, { iterations: 4, rng: new Rng(2) });
       for (let i = 0; i < otherSeed.components.length; i++) {
         assert.ok(Math.abs(otherSeed.components[i]! - pca.components[i]!) < 1e-3);
       }
@@ -383,7 +396,7 @@ describe('instance features', function () {
     it('PCA pixel features on image data: unit rows, most of the variance kept', async () => {
       const pixels = (await fit(data, { kind: 'pixels', pcaDim: 32 })) as PixelExtractor;
       assert.strictEqual(pixels.dim, 32);
-      assertUnitRows(pixels.embed(data.images, data.count), data.count, 32);
+      assertUnitRows(await pixels.embed(data.images, data.count), data.count, 32);
       const ev = pixels.explainedVariance();
       assert.ok(ev !== null);
       const kept = ev.variances.reduce((a, b) => a + b, 0) / ev.totalVariance;
@@ -392,7 +405,7 @@ describe('instance features', function () {
       pixels.dispose();
       const raw = await fit(data, { kind: 'pixels' });
       assert.strictEqual(raw.dim, 32 * 32 * 3);
-      assertUnitRows(raw.embed(data.images, data.count), data.count, raw.dim);
+      assertUnitRows(await raw.embed(data.images, data.count), data.count, raw.dim);
       raw.dispose();
     });
 

@@ -111,7 +111,7 @@ describe('IC-GAN training', function () {
     );
     try {
       assert.ok(gen.instances);
-      const sim = conditioningSimilarity(
+      const sim = await conditioningSimilarity(
         gen.model,
         gen.model.generatorParams,
         gen.stats,

@@ -66,13 +66,13 @@ describe('sphericalKmeans', () => {
     await initBackend('wasm');
   });
 
-  it('recovers well-separated clusters on the sphere', () => {
+  it('recovers well-separated clusters on the sphere', async () => {
     const k = 6;
     const d = 16;
     const { features, truth } = sphereBlobs(1, k, 50, d);
     const n = truth.length;
     for (const seed of [0, 1, 2, 3]) {
-      const r = sphericalKmeans(features, n, d, k, seed);
+      const r = await sphericalKmeans(features, n, d, k, seed);
       assert.ok(r.converged);
       // Same partition up to relabelling: a bijection between true and found labels.
       const map = new Map<number, number>();
@@ -91,53 +91,53 @@ describe('sphericalKmeans', () => {
     }
   });
 
-  it('picks as representative the member nearest each centroid', () => {
+  it('picks as representative the member nearest each centroid', async () => {
     const n = 300;
     const d = 8;
     const k = 10;
     const x = l2Normalise(new Rng(4).normals(n * d), n, d);
-    assertValidResult(sphericalKmeans(x, n, d, k, 7), x, n, d, k);
+    assertValidResult(await sphericalKmeans(x, n, d, k, 7), x, n, d, k);
   });
 
-  it('is deterministic for a seed', () => {
+  it('is deterministic for a seed', async () => {
     const n = 400;
     const d = 12;
     const x = l2Normalise(new Rng(8).normals(n * d), n, d);
-    const a = sphericalKmeans(x, n, d, 9, 123);
-    const b = sphericalKmeans(x, n, d, 9, 123);
+    const a = await sphericalKmeans(x, n, d, 9, 123);
+    const b = await sphericalKmeans(x, n, d, 9, 123);
     assert.deepStrictEqual(a, b);
   });
 
-  it('keeps clusters non-empty and representatives distinct on duplicated data', () => {
+  it('keeps clusters non-empty and representatives distinct on duplicated data', async () => {
     const d = 4;
     const x = l2Normalise(
       new Float32Array(Array.from({ length: 10 * d }, (_, i) => (i % 2) + 1)),
       10,
       d,
     );
-    const r = sphericalKmeans(x, 10, d, 4, 1);
+    const r = await sphericalKmeans(x, 10, d, 4, 1);
     assertValidResult(r, x, 10, d, 4);
     // One cluster per sample: every sample represents itself.
-    const all = sphericalKmeans(x, 10, d, 10, 1);
+    const all = await sphericalKmeans(x, 10, d, 10, 1);
     assert.deepStrictEqual(
       [...all.representatives].sort((p, q) => p - q),
       [...Array(10).keys()],
     );
   });
 
-  it('rejects more clusters than samples with a UserError', () => {
+  it('rejects more clusters than samples with a UserError', async () => {
     const x = l2Normalise(new Rng(1).normals(5 * 3), 5, 3);
-    assert.throws(
-      () => sphericalKmeans(x, 5, 3, 6, 0),
+    await assert.rejects(
+      async () => sphericalKmeans(x, 5, 3, 6, 0),
       (e: unknown) => e instanceof UserError && /6 clusters.*n = 5/.test(e.message),
     );
-    assert.throws(() => sphericalKmeans(x, 5, 3, 0, 0), UserError);
+    await assert.rejects(async () => sphericalKmeans(x, 5, 3, 0, 0), UserError);
   });
 
-  it('disposes every tensor', () => {
+  it('disposes every tensor', async () => {
     const x = l2Normalise(new Rng(1).normals(200 * 8), 200, 8);
     const before = tf.memory().numTensors;
-    sphericalKmeans(x, 200, 8, 5, 0);
+    await sphericalKmeans(x, 200, 8, 5, 0);
     assert.strictEqual(tf.memory().numTensors, before);
   });
 });

@@ -253,7 +253,7 @@ describe('model features (a user-supplied TF.js model)', function () {
         assert.deepStrictEqual(extractor.input, { height: 8, width: 8, channels: 3 });
         assert.ok(lines.some((l) => l.includes("layer 'pool'") && l.includes('6 dimensions')));
         // 300 images: more than one embedding batch.
-        const features = extractor.embed(data.images, data.count);
+        const features = await extractor.embed(data.images, data.count);
         assertUnitRows(features, data.count, 6);
         const inRange = tf.tidy(() => tf.mul(tf.add(imagesTensor(data), 1), 0.5) as tf.Tensor4D);
         assertClose(features, reference(model, 'pool', inRange), 1e-5);
@@ -273,7 +273,7 @@ describe('model features (a user-supplied TF.js model)', function () {
       );
       try {
         assert.deepStrictEqual(extractor.input, { height: 16, width: 16, channels: 1 });
-        const features = extractor.embed(grey.images, grey.count);
+        const features = await extractor.embed(grey.images, grey.count);
         // 16 → 8 is a whole factor: 2×2 area averages, then the same pixel in all three channels.
         const x = tf.tidy(() => {
           const small = tf.avgPool(imagesTensor(grey), 2, 2, 'valid');
@@ -299,9 +299,9 @@ describe('model features (a user-supplied TF.js model)', function () {
         assert.strictEqual(flat.dim, 6 * 6 * 6);
         // Averaging the conv map over space is what the 'pool' layer does.
         const pooled = await fitFeatureExtractor(few, settingsFor());
-        assertClose(avg.embed(few.images, 4), pooled.embed(few.images, 4), 1e-5);
+        assertClose(await avg.embed(few.images, 4), await pooled.embed(few.images, 4), 1e-5);
         pooled.dispose();
-        assertUnitRows(flat.embed(few.images, 4), 4, flat.dim);
+        assertUnitRows(await flat.embed(few.images, 4), 4, flat.dim);
       } finally {
         avg.dispose();
         flat.dispose();
@@ -313,7 +313,7 @@ describe('model features (a user-supplied TF.js model)', function () {
       const dir = path.join(temp.dir, 'saved');
       try {
         await extractor.save(dir);
-        const features = extractor.embed(data.images, data.count);
+        const features = await extractor.embed(data.images, data.count);
         // Moving the original away proves the copy is what loads.
         fs.renameSync(layersDir, `${layersDir}.away`);
         let loaded: FeatureExtractor | undefined;
@@ -322,7 +322,7 @@ describe('model features (a user-supplied TF.js model)', function () {
           assert.strictEqual(loaded.kind, 'model');
           assert.strictEqual(loaded.dim, extractor.dim);
           assert.deepStrictEqual(loaded.input, extractor.input);
-          assert.deepStrictEqual(loaded.embed(data.images, data.count), features);
+          assert.deepStrictEqual(await loaded.embed(data.images, data.count), features);
         } finally {
           loaded?.dispose();
           fs.renameSync(`${layersDir}.away`, layersDir);
@@ -474,7 +474,7 @@ describe('model features (a user-supplied TF.js model)', function () {
       );
       // Upsampling 4×4 data to the model's 8×8 is allowed.
       const up = await fitFeatureExtractor(small, mean3);
-      assertUnitRows(up.embed(small.images, 4), 4, up.dim);
+      assertUnitRows(await up.embed(small.images, 4), 4, up.dim);
       up.dispose();
 
       const greyDir = path.join(temp.dir, 'grey-model');
@@ -516,7 +516,7 @@ describe('model features (a user-supplied TF.js model)', function () {
           () =>
             tf.mul(tf.add(tf.avgPool(imagesTensor(data), 2, 2, 'valid'), 1), 0.5) as tf.Tensor4D,
         );
-        assertClose(sized.embed(data.images, data.count), reference(free, 'pool', x), 1e-5);
+        assertClose(await sized.embed(data.images, data.count), reference(free, 'pool', x), 1e-5);
         x.dispose();
       } finally {
         sized.dispose();
@@ -591,7 +591,7 @@ describe('model features (a user-supplied TF.js model)', function () {
       let loaded: FeatureExtractor | undefined;
       try {
         assert.strictEqual(extractor.dim, 4);
-        const features = extractor.embed(grey.images, grey.count);
+        const features = await extractor.embed(grey.images, grey.count);
         const expected = tf.tidy(() => {
           const k = tf.tensor4d(kernel, [3, 3, 1, 4]);
           return tf.mean(tf.relu(tf.conv2d(imagesTensor(grey), k, 1, 'same')), [1, 2]);
@@ -604,7 +604,7 @@ describe('model features (a user-supplied TF.js model)', function () {
         expected.dispose();
         await extractor.save(dir);
         loaded = await loadFeatureExtractor(dir);
-        assert.deepStrictEqual(loaded.embed(grey.images, grey.count), features);
+        assert.deepStrictEqual(await loaded.embed(grey.images, grey.count), features);
         const logits = await fitFeatureExtractor(
           grey,
           resolveFeatureSettings({ kind: 'model', path: graphDir, layer: 'logits:0' }),

@@ -75,7 +75,7 @@ describe('loading the optional onnxruntime-node (injected loaders)', () => {
     const found = await cosineKnn(f, 60, 8, 3, { runtime });
     assert.equal(found.engine, 'tfjs');
     assert.equal(found.fallbackReason, 'onnxruntime-node is not installed');
-    assert.deepEqual(found.indices, exactCosineKnn(f, 60, 8, 3).indices);
+    assert.deepEqual(found.indices, (await exactCosineKnn(f, 60, 8, 3)).indices);
     await assert.rejects(
       cosineKnn(f, 60, 8, 3, { runtime, engine: 'native' }),
       /onnxruntime-node is not installed/,
@@ -131,7 +131,7 @@ describe('exact cosine kNN on ONNX Runtime (optional native engine)', function (
     const f = features(n, d, 3);
     const native = await cosineKnn(f, n, d, 7);
     assert.equal(native.engine, 'onnxruntime');
-    const reference = exactCosineKnn(f, n, d, 7);
+    const reference = await exactCosineKnn(f, n, d, 7);
     assertSameNeighbours(native, reference, f, f, d, 7);
     for (let i = 0; i < n; i++) assert.ok(!native.indices.subarray(i * 7, i * 7 + 7).includes(i));
     // Exact duplicates are each other's nearest neighbour at similarity 1.
@@ -148,7 +148,7 @@ describe('exact cosine kNN on ONNX Runtime (optional native engine)', function (
     const opts = { queries: { features: q, n: 37 }, blockRows: 8 };
     const native = await cosineKnn(db, n, d, 5, opts);
     assert.equal(native.engine, 'onnxruntime');
-    assertSameNeighbours(native, exactCosineKnn(db, n, d, 5, opts), db, q, d, 5);
+    assertSameNeighbours(native, await exactCosineKnn(db, n, d, 5, opts), db, q, d, 5);
     await assert.rejects(cosineKnn(db, n, d, n), /cannot find k = 500 neighbours among n = 500/);
     const forced = await cosineKnn(db, n, d, 5, { engine: 'tfjs' });
     assert.equal(forced.engine, 'tfjs');

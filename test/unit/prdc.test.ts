@@ -15,7 +15,7 @@ describe('computePrdc', () => {
   // The hand cases use dyadic coordinates with a dyadic real mean, so every squared distance is
   // exact in float32 and points exactly on a radius test the strict `<`.
 
-  it('1-D, k = 1: a point exactly on a radius is outside', () => {
+  it('1-D, k = 1: a point exactly on a radius is outside', async () => {
     // real X = 0, 1, 3, 4 → radius (nearest other) 1 for every point.
     // fake Y = 0.5, 2, 6, 7 → radii: 0.5→1.5 (to 2), 2→1.5, 6→1 (to 7), 7→1.
     // precision: 0.5 is 0.5 from X=0 ✓; 2 is exactly 1 from X=1 and X=3 ✗; 6, 7 are ≥ 2 away ✗
@@ -25,11 +25,11 @@ describe('computePrdc', () => {
     // density: Y=0.5 lies in the balls of X=0 and X=1, nothing else does → 2 / (k·M) = 2/4.
     // coverage: X=0, 1 have Y=0.5 within 0.5 ✓; X=3's nearest fake (2) is exactly 1 away ✗;
     //   X=4's nearest (6) is 2 away ✗ → 2/4.
-    const r = computePrdc(f32([0, 1, 3, 4]), 4, f32([0.5, 2, 6, 7]), 4, 1, 1);
+    const r = await computePrdc(f32([0, 1, 3, 4]), 4, f32([0.5, 2, 6, 7]), 4, 1, 1);
     assert.deepStrictEqual(r, { precision: 0.25, recall: 0.75, density: 0.5, coverage: 0.5 });
   });
 
-  it('2-D, k = 2: square corners against three near points and an outlier', () => {
+  it('2-D, k = 2: square corners against three near points and an outlier', async () => {
     // real: (0,0), (2,0), (0,2), (2,2); others are at 2, 2, 2√2 → radius (2nd nearest) 2.
     // fake: (1,0), (0,1), (0.5,0.5), (5,5).
     // Balls of the real points containing each fake point (distance < 2):
@@ -46,11 +46,11 @@ describe('computePrdc', () => {
     //   from the outlier — its huge radius is recall's known weakness → 4/4.
     const real = f32([0, 0, 2, 0, 0, 2, 2, 2]);
     const fake = f32([1, 0, 0, 1, 0.5, 0.5, 5, 5]);
-    const r = computePrdc(real, 4, fake, 4, 2, 2);
+    const r = await computePrdc(real, 4, fake, 4, 2, 2);
     assert.deepStrictEqual(r, { precision: 0.75, recall: 1, density: 0.875, coverage: 0.75 });
   });
 
-  it('1-D, k = 1: duplicate real samples are each other’s neighbour (radius 0)', () => {
+  it('1-D, k = 1: duplicate real samples are each other’s neighbour (radius 0)', async () => {
     // real X = 0, 0, 1, 5 → radii 0, 0 (the duplicate), 1 (to 0), 4 (to 1).
     // fake Y = 0, 3, 8, 1.5 → radii 1.5, 1.5 (to 1.5), 5 (to 3), 1.5.
     // precision: Y=0 is not < 0 from X=0 and is exactly 1 from X=1 ✗; Y=3 is 2 < 4 from X=5 ✓;
@@ -59,22 +59,22 @@ describe('computePrdc', () => {
     // coverage: X=0 twice have radius 0 ✗; X=1 has Y=1.5 at 0.5 ✓; X=5 has Y=3 at 2 ✓ → 2/4.
     // recall: X=0, 0 are 0 from Y=0 (< 1.5); X=1 is 1 from Y=0 (< 1.5); X=5 is 3 from Y=8 (< 5)
     //   → 4/4.
-    const r = computePrdc(f32([0, 0, 1, 5]), 4, f32([0, 3, 8, 1.5]), 4, 1, 1);
+    const r = await computePrdc(f32([0, 0, 1, 5]), 4, f32([0, 3, 8, 1.5]), 4, 1, 1);
     assert.deepStrictEqual(r, { precision: 0.75, recall: 1, density: 1, coverage: 0.5 });
   });
 
-  it('identical sets give precision = recall = coverage = 1', () => {
+  it('identical sets give precision = recall = coverage = 1', async () => {
     const n = 500;
     const d = 64;
     const x = new Rng(3).normals(n * d);
-    const r = computePrdc(x, n, x.slice(), n, d);
+    const r = await computePrdc(x, n, x.slice(), n, d);
     assert.strictEqual(r.precision, 1);
     assert.strictEqual(r.recall, 1);
     assert.strictEqual(r.coverage, 1);
     assert.ok(r.density >= 1 / 5, 'each fake point lies at least in its own twin’s ball');
   });
 
-  it('two independent N(0, I) sets land in the expected range', () => {
+  it('two independent N(0, I) sets land in the expected range', async () => {
     // papers.md's reference values (P 0.48, R 0.47, D 1.06, C 0.97) are for 10,000 × 1000-d; at
     // 1,000 × 1000-d (to keep this test fast) precision and recall are higher because k-NN radii
     // from fewer samples are relatively larger. Over seeds 1–8 this implementation (equal to the
@@ -83,37 +83,37 @@ describe('computePrdc', () => {
     const n = 1000;
     const d = 1000;
     const rng = new Rng(1);
-    const r = computePrdc(rng.normals(n * d), n, rng.normals(n * d), n, d);
+    const r = await computePrdc(rng.normals(n * d), n, rng.normals(n * d), n, d);
     assert.ok(r.precision > 0.45 && r.precision < 0.75, `precision ${r.precision}`);
     assert.ok(r.recall > 0.45 && r.recall < 0.75, `recall ${r.recall}`);
     assert.ok(r.density > 0.7 && r.density < 1.3, `density ${r.density}`);
     assert.ok(r.coverage > 0.9 && r.coverage <= 1, `coverage ${r.coverage}`);
   });
 
-  it('a generator shifted off the data loses precision, density and coverage', () => {
+  it('a generator shifted off the data loses precision, density and coverage', async () => {
     const n = 400;
     const d = 32;
     const rng = new Rng(2);
     const real = rng.normals(n * d);
     const fake = rng.normals(n * d).map((v) => v + 3);
-    const r = computePrdc(real, n, fake, n, d);
+    const r = await computePrdc(real, n, fake, n, d);
     assert.deepStrictEqual(r, { precision: 0, recall: 0, density: 0, coverage: 0 });
   });
 
-  it('rejects sets with no more than k samples with a UserError', () => {
+  it('rejects sets with no more than k samples with a UserError', async () => {
     const x = f32([0, 1, 2, 3, 4]);
-    assert.throws(
-      () => computePrdc(x, 5, x, 5, 1, 5),
+    await assert.rejects(
+      async () => computePrdc(x, 5, x, 5, 1, 5),
       (e: unknown) => e instanceof UserError && /k = 5/.test(e.message),
     );
-    assert.throws(() => computePrdc(x, 5, x.subarray(0, 2), 2, 1, 2), UserError);
-    assert.throws(() => computePrdc(x, 5, x, 5, 1, 0), UserError);
+    await assert.rejects(async () => computePrdc(x, 5, x.subarray(0, 2), 2, 1, 2), UserError);
+    await assert.rejects(async () => computePrdc(x, 5, x, 5, 1, 0), UserError);
   });
 
-  it('disposes every tensor', () => {
+  it('disposes every tensor', async () => {
     const rng = new Rng(4);
     const before = tf.memory().numTensors;
-    computePrdc(rng.normals(300 * 8), 300, rng.normals(200 * 8), 200, 8);
+    await computePrdc(rng.normals(300 * 8), 300, rng.normals(200 * 8), 200, 8);
     assert.strictEqual(tf.memory().numTensors, before);
   });
 });

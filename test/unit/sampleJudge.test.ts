@@ -47,7 +47,7 @@ describe('sample referee', function () {
     assert.strictEqual(shareBelow(empty, limit), 1, `max background share ${Math.max(...empty)}`);
   });
 
-  it('scores real images like real images and a collapsed set as collapsed', () => {
+  it('scores real images like real images and a collapsed set as collapsed', async () => {
     const data = (count: number, seed: number) =>
       createShapesDatasetWithAttributes({ source: 'shapes', count, resolution: SIDE, seed });
     const train = data(3000, 1);
@@ -55,7 +55,7 @@ describe('sample referee', function () {
     const other = data(600, 3);
     const colours = (d: typeof train) => Int32Array.from(d.attributes, (a) => a.colour);
     const before = tf.memory().numTensors;
-    const judge = SampleJudge.train(
+    const judge = await SampleJudge.train(
       train.dataset,
       held.dataset,
       { samples: 600, seed: 0, classifier: { steps: 800 } },
@@ -71,7 +71,7 @@ describe('sample referee', function () {
       assert.ok(c.classifierAccuracy > 0.8, `classifier ${c.classifierAccuracy}`);
       // Unseen real images, each "requested" as its true class: the ceiling.
       const labels = other.dataset.labels as Int32Array;
-      const good = judge.judge(other.dataset.images, 600, labels);
+      const good = await judge.judge(other.dataset.images, 600, labels);
       assert.ok(good.classAccuracy! > 0.8, `real class accuracy ${good.classAccuracy}`);
       assert.ok(good.blank < 0.02, `real blank ${good.blank}`);
       assert.ok(
@@ -86,7 +86,7 @@ describe('sample referee', function () {
         const src = firstOf[labels[i]!]!;
         collapsed.set(other.dataset.images.subarray(src * size, (src + 1) * size), i * size);
       }
-      const bad = judge.judge(collapsed, 600, labels);
+      const bad = await judge.judge(collapsed, 600, labels);
       assert.ok(
         bad.attributeValuesPerClass!.every((v) => v === 1),
         `${bad.attributeValuesPerClass}`,
@@ -94,7 +94,10 @@ describe('sample referee', function () {
       assert.ok(bad.recall < 0.1 && good.recall > 0.5, `recall ${bad.recall} vs ${good.recall}`);
       assert.ok(bad.frechet > 5 * good.frechet, `FD ${bad.frechet} vs ${good.frechet}`);
       // Backgrounds only: all blank.
-      assert.strictEqual(judge.judge(backgrounds(200, 9), 200, labels.subarray(0, 200)).blank, 1);
+      assert.strictEqual(
+        (await judge.judge(backgrounds(200, 9), 200, labels.subarray(0, 200))).blank,
+        1,
+      );
     } finally {
       judge.dispose();
     }

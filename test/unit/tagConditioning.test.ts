@@ -41,7 +41,7 @@ describe('conditioning on tags and vectors', function () {
     await initBackend('wasm');
   });
 
-  it('a tags-conditioned cgan draws the requested colour and position far above chance', () => {
+  it('a tags-conditioned cgan draws the requested colour and position far above chance', async () => {
     const config = resolveConfig(
       {
         seed: 3,
@@ -53,7 +53,7 @@ describe('conditioning on tags and vectors', function () {
     );
     const shapes = createShapesDatasetWithAttributes(config.data as ShapesDataConfig);
     const data = { ...shapes.dataset, conditions: shapesTagConditions(shapes) };
-    const judges = trainAttributeClassifiers(shapes, { steps: 400, width: 16 }, [
+    const judges = await trainAttributeClassifiers(shapes, { steps: 400, width: 16 }, [
       'colour',
       'position',
     ]);
@@ -61,12 +61,12 @@ describe('conditioning on tags and vectors', function () {
     try {
       assert.equal(session.model.conditionDim, 24);
       assert.equal(session.model.numClasses, 0);
-      session.trainStep();
+      await session.trainStep();
       const tensors = tf.memory().numTensors;
-      for (let i = 1; i < GAN_STEPS; i++) session.trainStep();
+      for (let i = 1; i < GAN_STEPS; i++) await session.trainStep();
       assert.equal(tf.memory().numTensors, tensors, 'tensors leaked across steps');
       const stats = session.standingStats();
-      const scores = measureTagConditioning(
+      const scores = await measureTagConditioning(
         session.model,
         session.ema,
         stats,

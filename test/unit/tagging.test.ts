@@ -32,7 +32,7 @@ describe('image → tags', function () {
     await initBackend('wasm');
   });
 
-  it('skip-gram puts tags that occur together closer than tags that never do', () => {
+  it('skip-gram puts tags that occur together closer than tags that never do', async () => {
     // Two "topics": {sky, blue, cloud} and {grass, green, cow}; images draw two tags of one topic.
     const names = ['blue', 'cloud', 'cow', 'grass', 'green', 'sky'];
     const topics = [
@@ -46,7 +46,7 @@ describe('image → tags', function () {
       const b = topic.filter((t) => t !== a)[rng.int(2)] as number;
       return [a, b];
     });
-    const e = skipGramEmbeddings(names, lists, {
+    const e = await skipGramEmbeddings(names, lists, {
       dim: 8,
       steps: 600,
       batchSize: 32,
@@ -78,24 +78,26 @@ describe('image → tags', function () {
         learningRate: 1e-3,
         seed: 0,
       };
-      trainTagGan(
-        { features, featureDim: dim, tags: lists, embeddings: embeddings.vectors, embedDim: 5 },
-        settings,
+      (
+        await trainTagGan(
+          { features, featureDim: dim, tags: lists, embeddings: embeddings.vectors, embedDim: 5 },
+          settings,
+        )
       ).dispose();
       const before = tf.memory().numTensors;
-      const gan = trainTagGan(
+      const gan = await trainTagGan(
         { features, featureDim: dim, tags: lists, embeddings: embeddings.vectors, embedDim: 5 },
         { ...settings, steps: 30 },
       );
       gan.dispose();
       assert.equal(tf.memory().numTensors, before, 'tensors leaked by tagger training');
 
-      const trained = trainTagGan(
+      const trained = await trainTagGan(
         { features, featureDim: dim, tags: lists, embeddings: embeddings.vectors, embedDim: 5 },
         { ...settings, steps: 30 },
       );
       const opts = { samples: 20, nearestPerSample: 1, seed: 9 };
-      const direct = suggestTags(trained, embeddings, features.subarray(0, dim * 2), 2, opts);
+      const direct = await suggestTags(trained, embeddings, features.subarray(0, dim * 2), 2, opts);
       const tagging = {
         ...settings,
         embedding: 'onehot' as const,
@@ -109,7 +111,7 @@ describe('image → tags', function () {
       assert.ok(loaded);
       try {
         assert.deepEqual(
-          suggestTags(loaded.gan, loaded.embeddings, features.subarray(0, dim * 2), 2, opts),
+          await suggestTags(loaded.gan, loaded.embeddings, features.subarray(0, dim * 2), 2, opts),
           direct,
         );
       } finally {

@@ -34,7 +34,7 @@ describe('training', function () {
   afterEach(() => cleanup());
 
   for (const type of ['dcgan', 'cgan', 'cgan-mlp'] as const) {
-    it(`${type}: tf.memory().numTensors stays flat across training steps`, () => {
+    it(`${type}: tf.memory().numTensors stays flat across training steps`, async () => {
       const cfg = tinyConfig(dir, {
         model: {
           type,
@@ -55,13 +55,13 @@ describe('training', function () {
       const data = createShapesDataset({ source: 'shapes', count: 64, resolution: 16, seed: 1 });
       const before = tf.memory().numTensors;
       const session = new TrainingSession(cfg, data);
-      session.trainStep();
+      await session.trainStep();
       const afterOne = tf.memory().numTensors;
       const n = type === 'cgan' ? 50 : 10;
-      for (let i = 0; i < n; i++) session.trainStep();
+      for (let i = 0; i < n; i++) await session.trainStep();
       assert.equal(tf.memory().numTensors, afterOne, `tensors leaked over ${n} steps`);
       const stats = session.standingStats();
-      session.snapshot(stats, null);
+      await session.snapshot(stats, null);
       for (const s of stats.values()) tf.dispose([s.mean, s.variance]);
       assert.equal(tf.memory().numTensors, afterOne, 'snapshot leaked');
       session.dispose();

@@ -98,7 +98,9 @@ function liveTensors(): number {
  * Three DCGAN steps and three conditional-GAN steps: losses, then every parameter. Records in
  * `leaks` what steps 2 and 3 left behind (step 1 creates the optimiser state).
  */
-function trainingResults(leaks: Record<string, number>): Record<string, Float32Array> {
+async function trainingResults(
+  leaks: Record<string, number>,
+): Promise<Record<string, Float32Array>> {
   const models = {
     dcgan: { type: 'dcgan', zDim: 32, gWidth: 16, dWidth: 16 },
     cgan: { type: 'cgan', zDim: 16, gWidth: 8, dWidth: 8, embedDim: 8 },
@@ -118,7 +120,7 @@ function trainingResults(leaks: Record<string, number>): Record<string, Float32A
     const losses: number[] = [];
     let afterFirst = 0;
     for (let i = 0; i < 3; i++) {
-      const s = session.trainStep();
+      const s = await session.trainStep();
       losses.push(s.dLoss, s.gLoss, s.dReal, s.dFake);
       if (i === 0) afterFirst = liveTensors();
     }
@@ -153,7 +155,7 @@ async function child(mode: ChildMode): Promise<void> {
   const before = liveTensors();
   const ops = opResults();
   leaks['ops'] = liveTensors() - before;
-  const results = { ...ops, ...trainingResults(leaks) };
+  const results = { ...ops, ...(await trainingResults(leaks)) };
   const report: ChildReport = {
     backend,
     shimsRestored,
@@ -308,7 +310,7 @@ if (require.main === module) {
         for (let i = 0; i < 3; i++) opResults();
         assert.equal(liveTensors(), before);
         const leaks: Record<string, number> = {};
-        trainingResults(leaks);
+        await trainingResults(leaks);
         assert.deepEqual(leaks, { 'dcgan steps': 0, 'cgan steps': 0 });
       });
     });

@@ -16,6 +16,7 @@ import { registerCpuConvKernels } from './cpuConvKernels';
 import { registerWasmConvKernels } from './wasmConvKernels';
 import { registerWasmMatMulKernel } from './wasmMatMulKernel';
 import { registerWasmTileKernel } from './wasmTileKernel';
+import { takeFloats } from './tensorRead';
 import { findWasmPathPrefix } from './wasmPaths';
 import {
   discardWasmBackend,
@@ -128,7 +129,7 @@ async function activate(tfBackend: string): Promise<string> {
     throw new Error(`tfjs could not initialise backend '${tfBackend}'`);
   }
   await tf.ready();
-  const sum = tf.tidy(() => tf.add(tf.tensor1d([1, 2]), tf.scalar(3)).dataSync());
+  const sum = await takeFloats(tf.tidy(() => tf.add(tf.tensor1d([1, 2]), tf.scalar(3))));
   if (sum[0] !== 4 || sum[1] !== 5) throw new Error(`backend '${tfBackend}' computed 1+3 wrong`);
   return tfBackend;
 }

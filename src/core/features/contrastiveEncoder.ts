@@ -10,6 +10,7 @@
  * training, so an image's features do not depend on the other images of its batch.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { readFloats, takeFloats } from '../backend/tensorRead';
 import { gatherBatch } from '../data/batch';
 import type { ImageDataset } from '../data/dataset';
 import {
@@ -212,8 +213,8 @@ export async function trainContrastiveEncoder(
         vars,
       );
       opt.apply(gradientsByName(all, grads));
-      windowLoss += value.dataSync()[0] ?? NaN;
-      tf.dispose([x, views, value, ...Object.values(grads)]);
+      tf.dispose([x, views, ...Object.values(grads)]);
+      windowLoss += (await takeFloats(value))[0] ?? NaN;
       if (step % LOG_EVERY === 0 || step === s.steps) {
         const window = step % LOG_EVERY || LOG_EVERY;
         const ms = (performance.now() - started) / step;
@@ -277,7 +278,7 @@ export class ContrastiveExtractor implements FeatureExtractor {
     this.dim = settings.dim;
   }
 
-  embed(images: Float32Array, n: number): Float32Array {
+  async embed(images: Float32Array, n: number): Promise<Float32Array> {
     this.checkAlive();
     const mode: BnMode = { kind: 'fixed', stats: this.stats };
     return embedInBatches(images, n, this.input, this.dim, (x) =>
@@ -289,11 +290,11 @@ export class ContrastiveExtractor implements FeatureExtractor {
     this.checkAlive();
     const tensors: TensorRecord[] = [];
     for (const name of encoderShapes(this.settings, this.input.channels).keys()) {
-      tensors.push(record(name, this.params.get(name)));
+      tensors.push(await record(name, this.params.get(name)));
     }
     for (const [name, st] of this.stats) {
-      tensors.push(record(`stats/${name}/mean`, st.mean));
-      tensors.push(record(`stats/${name}/variance`, st.variance));
+      tensors.push(await record(`stats/${name}/mean`, st.mean));
+      tensors.push(await record(`stats/${name}/variance`, st.variance));
     }
     await writeExtractorFile(
       dir,
@@ -335,7 +336,7 @@ export class ContrastiveExtractor implements FeatureExtractor {
   }
 }
 
-function record(name: string, t: tf.Tensor | undefined): TensorRecord {
+async function record(name: string, t: tf.Tensor | undefined): Promise<TensorRecord> {
   if (!t) throw new Error(`missing tensor '${name}'`);
-  return { name, shape: [...t.shape], data: t.dataSync() as Float32Array };
+  return { name, shape: [...t.shape], data: await readFloats(t) };
 }

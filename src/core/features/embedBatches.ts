@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { takeFloats } from '../backend/tensorRead';
 import { l2Normalise } from '../neighbours/cosineKnn';
 import type { ExtractorInput } from './extractorFile';
 
@@ -9,13 +10,13 @@ export const EMBED_BATCH = 256;
  * Runs `forward` over `images` (n images NHWC of `input`'s shape) in batches and returns the
  * rows L2-normalised, n × dim. Shape mismatches are the caller's bug, hence RangeError.
  */
-export function embedInBatches(
+export async function embedInBatches(
   images: Float32Array,
   n: number,
   input: ExtractorInput,
   dim: number,
   forward: (x: tf.Tensor4D) => tf.Tensor2D,
-): Float32Array {
+): Promise<Float32Array> {
   const size = input.height * input.width * input.channels;
   if (!Number.isInteger(n) || n < 0 || images.length !== n * size) {
     throw new RangeError(
@@ -35,11 +36,7 @@ export function embedInBatches(
       ]);
       return forward(x);
     });
-    try {
-      out.set(rows.dataSync(), start * dim);
-    } finally {
-      rows.dispose();
-    }
+    out.set(await takeFloats(rows), start * dim);
   }
   return l2Normalise(out, n, dim);
 }

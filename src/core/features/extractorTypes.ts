@@ -12,7 +12,7 @@ export interface FeatureExtractor {
   /** The image shape `embed` takes: unseen images must be resized to it first. */
   readonly input: ExtractorInput;
   /** L2-normalised features, n × dim, of images NHWC in [-1,1] at the extractor's resolution/channels. */
-  embed(images: Float32Array, n: number): Float32Array;
+  embed(images: Float32Array, n: number): Promise<Float32Array>;
   /** Writes everything needed to embed an unseen image later (weights + settings) into `dir`. */
   save(dir: string): Promise<void>;
   dispose(): void;

@@ -98,7 +98,7 @@ export async function computeOrLoadFeatures(
   const extractor = await fitFeatureExtractor(data, settings, log);
   let features: Float32Array;
   try {
-    features = extractor.embed(data.images, data.count);
+    features = await extractor.embed(data.images, data.count);
   } catch (err) {
     extractor.dispose();
     throw err;

@@ -354,7 +354,7 @@ export class ModelExtractor implements FeatureExtractor {
     );
   }
 
-  embed(images: Float32Array, n: number): Float32Array {
+  async embed(images: Float32Array, n: number): Promise<Float32Array> {
     this.checkAlive();
     return embedInBatches(images, n, this.input, this.dim, (x) =>
       toRows(this.model.run(prepare(x, this.plan, this.settings)), this.settings.pooling),

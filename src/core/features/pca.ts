@@ -7,6 +7,7 @@
  */
 import { symmetricEigen } from '../linalg/symmetricEigen';
 import * as tf from '@tensorflow/tfjs-core';
+import { takeFloats } from '../backend/tensorRead';
 import type { Rng } from '../random/rng';
 
 /** Extra basis vectors beyond k: they make the top k converge faster and more reliably. */
@@ -26,13 +27,13 @@ export interface PcaResult {
 }
 
 /** Top `k` principal components of `x` (n × d row-major), n ≥ 2, 1 ≤ k ≤ min(d, n − 1). */
-export function fitPca(
+export async function fitPca(
   x: Float32Array,
   n: number,
   d: number,
   k: number,
   opts: { iterations: number; rng: Rng },
-): PcaResult {
+): Promise<PcaResult> {
   if (x.length !== n * d)
     throw new RangeError(`fitPca: expected ${n}×${d} values, got ${x.length}`);
   if (!Number.isInteger(k) || k < 1 || k > Math.min(d, n - 1)) {
@@ -44,22 +45,16 @@ export function fitPca(
   const rowsT = tf.transpose(rows);
   try {
     // Plain (untransposed) matMuls: tfjs-wasm runs transposed ones on a scalar path.
-    const times = (q: Float64Array): Float32Array => {
-      const z = tf.tidy(() =>
-        tf.matMul(rowsT, tf.matMul(rows, tf.tensor2d(Float32Array.from(q), [d, l]))),
+    const times = (q: Float64Array): Promise<Float32Array> =>
+      takeFloats(
+        tf.tidy(() => tf.matMul(rowsT, tf.matMul(rows, tf.tensor2d(Float32Array.from(q), [d, l])))),
       );
-      try {
-        return z.dataSync() as Float32Array;
-      } finally {
-        z.dispose();
-      }
-    };
     let basis = orthonormalColumns(Float64Array.from(opts.rng.normals(d * l)), d, l, opts.rng);
     for (let it = 0; it < opts.iterations; it++) {
-      basis = orthonormalColumns(Float64Array.from(times(basis)), d, l, opts.rng);
+      basis = orthonormalColumns(Float64Array.from(await times(basis)), d, l, opts.rng);
     }
     // Rayleigh–Ritz: the covariance restricted to the basis, Qᵀ(XᵀX)Q / (n − 1).
-    const product = times(basis);
+    const product = await times(basis);
     const small = new Float64Array(l * l);
     for (let a = 0; a < l; a++) {
       for (let b = 0; b < l; b++) {

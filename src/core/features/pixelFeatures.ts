@@ -9,6 +9,7 @@ import type { ImageDataset } from '../data/dataset';
 import { UserError } from '../errors';
 import { l2Normalise } from '../neighbours/cosineKnn';
 import { Rng } from '../random/rng';
+import { readFloats } from '../backend/tensorRead';
 import { embedInBatches } from './embedBatches';
 import {
   expectDim,
@@ -50,7 +51,7 @@ export async function fitPixelFeatures(
   const started = performance.now();
   const rng = new Rng(s.seed);
   const sample = fittingSample(data, n, rng);
-  const pca = fitPca(sample, n, d, s.pcaDim, { iterations: s.powerIterations, rng });
+  const pca = await fitPca(sample, n, d, s.pcaDim, { iterations: s.powerIterations, rng });
   const kept = pca.variances.reduce((a, b) => a + b, 0) / Math.max(pca.totalVariance, 1e-30);
   log(
     `features: PCA of ${d} pixels to ${s.pcaDim} components on ${n} images keeps ` +
@@ -103,7 +104,7 @@ export class PixelExtractor implements FeatureExtractor {
     return p && { variances: p.variances.slice(), totalVariance: p.totalVariance };
   }
 
-  embed(images: Float32Array, n: number): Float32Array {
+  async embed(images: Float32Array, n: number): Promise<Float32Array> {
     this.checkAlive();
     const p = this.projection;
     if (p === null) {
@@ -124,11 +125,11 @@ export class PixelExtractor implements FeatureExtractor {
     const d = pixelCount(this.input);
     const tensors: TensorRecord[] = p
       ? [
-          { name: 'pca.mean', shape: [d], data: p.mean.dataSync() as Float32Array },
+          { name: 'pca.mean', shape: [d], data: await readFloats(p.mean) },
           {
             name: 'pca.components',
             shape: [d, this.dim],
-            data: p.components.dataSync() as Float32Array,
+            data: await readFloats(p.components),
           },
           { name: 'pca.variances', shape: [this.dim], data: p.variances },
           { name: 'pca.totalVariance', shape: [1], data: Float32Array.of(p.totalVariance) },

@@ -36,11 +36,11 @@ export async function neighboursOfImage(
   try {
     const { height, channels } = extractor.input;
     const pixels = await decodeImageFile(image, height, channels, 'cover');
-    const knn = knnForQueries(
+    const knn = await knnForQueries(
       index.features,
       index.count,
       index.dim,
-      extractor.embed(pixels, 1),
+      await extractor.embed(pixels, 1),
       1,
       k,
     );

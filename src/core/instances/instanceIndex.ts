@@ -51,7 +51,7 @@ export async function buildInstanceIndex(
 ): Promise<InstanceIndex & { engine: string }> {
   const knn = await cosineKnn(features, count, dim, s.k);
   const clusters = Math.min(s.representatives, count);
-  const { representatives } = sphericalKmeans(features, count, dim, clusters, s.seed);
+  const { representatives } = await sphericalKmeans(features, count, dim, clusters, s.seed);
   return {
     count,
     dim,

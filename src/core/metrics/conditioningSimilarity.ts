@@ -21,14 +21,14 @@ export interface ConditioningSimilarity {
  * feature space than a random instance's h_j does; with the conditioning ignored, both means
  * are the same. Computed in the run's own feature space (the extractor that made h).
  */
-export function conditioningSimilarity(
+export async function conditioningSimilarity(
   model: GanModel,
   params: TensorMap,
   stats: ReadonlyMap<string, BnStats>,
   index: InstanceIndex,
   extractor: FeatureExtractor,
   opts: { instances: number; samplesPerInstance: number; seed: number },
-): ConditioningSimilarity {
+): Promise<ConditioningSimilarity> {
   const rng = new Rng(opts.seed);
   const m = opts.samplesPerInstance;
   const picked = rng.ints(opts.instances, index.count);
@@ -36,11 +36,11 @@ export function conditioningSimilarity(
     { length: picked.length * m },
     (_, i) => picked[Math.floor(i / m)] as number,
   );
-  const images = generateImages(model, params, stats, rng.normals(rows.length * model.zDim), {
+  const images = await generateImages(model, params, stats, rng.normals(rows.length * model.zDim), {
     instances: gatherRows(index.features, index.dim, rows),
     ...ownConditions(model, index, rows),
   });
-  const f = extractor.embed(images.pixels, rows.length);
+  const f = await extractor.embed(images.pixels, rows.length);
   const d = index.dim;
   let own = 0;
   let random = 0;

@@ -41,7 +41,7 @@ export interface EvalResult extends Prdc {
 
 interface Embedder {
   name: string;
-  embed(images: Float32Array, n: number): Float32Array;
+  embed(images: Float32Array, n: number): Promise<Float32Array>;
   dispose(): void;
 }
 
@@ -114,17 +114,17 @@ export async function evaluateRun(runDir: string, opts: EvalOptions): Promise<Ev
     const denseKind = gen.meta.condition === 'vector' ? 'vector' : 'tags';
     const vectors =
       yImages && model.conditionDim > 0 ? gatherConditionRows(data, denseKind, yImages) : null;
-    const fake = generateImages(
+    const fake = await generateImages(
       model,
       model.generatorParams,
       gen.stats,
       rng.normals(n * model.zDim),
       { labels, instances: feats, vectors },
     );
-    const realF = embedder.embed(real, n);
-    const fakeF = embedder.embed(fake.pixels, n);
+    const realF = await embedder.embed(real, n);
+    const fakeF = await embedder.embed(fake.pixels, n);
     const d = realF.length / n;
-    const prdc = computePrdc(realF, n, fakeF, n, d, 5);
+    const prdc = await computePrdc(realF, n, fakeF, n, d, 5);
     const result: EvalResult = {
       run: runDir,
       step: gen.meta.step,
@@ -137,7 +137,7 @@ export async function evaluateRun(runDir: string, opts: EvalOptions): Promise<Ev
     if (instances && model.featureDim > 0) {
       const extractor = await loadFeatureExtractor(path.join(runDir, INSTANCE_FILES.extractor));
       try {
-        result.conditioning = conditioningSimilarity(
+        result.conditioning = await conditioningSimilarity(
           model,
           model.generatorParams,
           gen.stats,

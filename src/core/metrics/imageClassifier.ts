@@ -9,6 +9,7 @@ import {
   type VariableMap,
 } from '../models/paramStore';
 import { Rng } from '../random/rng';
+import { takeFloats, takeInts } from '../backend/tensorRead';
 import { Adam } from '../train/adam';
 
 export interface ClassifierOptions {
@@ -99,32 +100,28 @@ export class ImageClassifier {
   }
 
   /** Most likely class of each image (images NHWC in [-1, 1], concatenated). */
-  predict(images: Float32Array, n: number): Int32Array {
+  async predict(images: Float32Array, n: number): Promise<Int32Array> {
     const out = new Int32Array(n);
-    this.inBatches(images, n, (x, start) => {
-      const pred = tf.tidy(() => tf.argMax(this.logits(x), 1));
-      out.set(pred.dataSync() as Int32Array, start);
-      pred.dispose();
+    await this.inBatches(images, n, async (x, start) => {
+      out.set(await takeInts(tf.tidy(() => tf.argMax(this.logits(x), 1))), start);
     });
     return out;
   }
 
   /** Penultimate-layer features, n × featureDim. */
-  embed(images: Float32Array, n: number): Float32Array {
+  async embed(images: Float32Array, n: number): Promise<Float32Array> {
     const out = new Float32Array(n * this.featureDim);
-    this.inBatches(images, n, (x, start) => {
-      const f = this.features(x);
-      out.set(f.dataSync() as Float32Array, start * this.featureDim);
-      f.dispose();
+    await this.inBatches(images, n, async (x, start) => {
+      out.set(await takeFloats(this.features(x)), start * this.featureDim);
     });
     return out;
   }
 
-  private inBatches(
+  private async inBatches(
     images: Float32Array,
     n: number,
-    fn: (x: tf.Tensor4D, start: number) => void,
-  ): void {
+    fn: (x: tf.Tensor4D, start: number) => Promise<void>,
+  ): Promise<void> {
     const size = images.length / n;
     const channels = size / (this.resolution * this.resolution);
     for (let start = 0; start < n; start += 256) {
@@ -135,8 +132,11 @@ export class ImageClassifier {
         this.resolution,
         channels,
       ]);
-      fn(x, start);
-      x.dispose();
+      try {
+        await fn(x, start);
+      } finally {
+        x.dispose();
+      }
     }
   }
 

@@ -26,14 +26,14 @@ export interface Prdc {
 }
 
 /** PRDC of generated features `fake` (nFake×d) against real features `real` (nReal×d). */
-export function computePrdc(
+export async function computePrdc(
   real: Float32Array,
   nReal: number,
   fake: Float32Array,
   nFake: number,
   d: number,
   k = 5,
-): Prdc {
+): Promise<Prdc> {
   assertMatrix('real features', real, nReal, d);
   assertMatrix('generated features', fake, nFake, d);
   assertNeighbourCount(k, nReal, nFake);
@@ -47,22 +47,22 @@ export function computePrdc(
   const fakeC = subtractRow(fake, nFake, d, mean);
   const realSq = rowSquaredNorms(realC, nReal, d);
   const fakeSq = rowSquaredNorms(fakeC, nFake, d);
-  const realRadiusSq = kthNeighbourSquaredDistance(realC, realSq, nReal, d, k);
-  const fakeRadiusSq = kthNeighbourSquaredDistance(fakeC, fakeSq, nFake, d, k);
-  return crossCounts(realC, realSq, realRadiusSq, fakeC, fakeSq, fakeRadiusSq, d, k);
+  const realRadiusSq = await kthNeighbourSquaredDistance(realC, realSq, nReal, d, k);
+  const fakeRadiusSq = await kthNeighbourSquaredDistance(fakeC, fakeSq, nFake, d, k);
+  return await crossCounts(realC, realSq, realRadiusSq, fakeC, fakeSq, fakeRadiusSq, d, k);
 }
 
 /**
  * Per row, the squared distance to its k-th nearest other row — the reference's (k+1)-th smallest
  * distance counting the row itself at 0. Self is excluded by index, so duplicates count.
  */
-function kthNeighbourSquaredDistance(
+async function kthNeighbourSquaredDistance(
   x: Float32Array,
   sq: Float64Array,
   n: number,
   d: number,
   k: number,
-): Float32Array {
+): Promise<Float32Array> {
   // Largest −distance² is nearest; the transform keeps the score symmetric, as the
   // upper-triangle search requires.
   const transform = (block: DotBlock): void => {
@@ -70,14 +70,14 @@ function kthNeighbourSquaredDistance(
     const dots = block.dots;
     for (let i = 0; i < dots.length; i++) dots[i] = -dots[i]!;
   };
-  const top = topKByDotSelf(x, n, d, k, { excludeSelf: true, transform });
+  const top = await topKByDotSelf(x, n, d, k, { excludeSelf: true, transform });
   const radii = new Float32Array(n);
   for (let i = 0; i < n; i++) radii[i] = -top.scores[i * k + k - 1]!;
   return radii;
 }
 
 /** One pass over real × generated distances collects all four counts. */
-function crossCounts(
+async function crossCounts(
   real: Float32Array,
   realSq: Float64Array,
   realRadiusSq: Float32Array,
@@ -86,7 +86,7 @@ function crossCounts(
   fakeRadiusSq: Float32Array,
   d: number,
   k: number,
-): Prdc {
+): Promise<Prdc> {
   const nReal = realSq.length;
   const nFake = fakeSq.length;
   const fakeInsideReal = new Uint8Array(nFake); // precision
@@ -94,7 +94,7 @@ function crossCounts(
   const realHasFake = new Uint8Array(nReal); // coverage
   let pairsInsideReal = 0; // density
   const blockCols = defaultBlockCols(nFake, nReal);
-  forEachDotBlock(fake, nFake, real, nReal, d, { blockCols }, (block) => {
+  await forEachDotBlock(fake, nFake, real, nReal, d, { blockCols }, (block) => {
     toSquaredDistances(block, fakeSq, realSq);
     const { dots, colStart, colCount } = block;
     for (let j = 0; j < nFake; j++) {

@@ -75,12 +75,12 @@ export class SampleJudge {
   ) {}
 
   /** Trains the referee's models on `train` and calibrates them on `heldOut` (both labelled). */
-  static train(
+  static async train(
     train: ImageDataset,
     heldOut: ImageDataset,
     opts: JudgeOptions,
     attribute?: JudgedAttribute,
-  ): SampleJudge {
+  ): Promise<SampleJudge> {
     const numClasses = train.classNames?.length ?? 0;
     if (!train.labels || !heldOut.labels || numClasses < 2) {
       throw new Error('the sample judge needs labelled training and held-out images');
@@ -90,7 +90,7 @@ export class SampleJudge {
     const nHeld = Math.min(opts.samples, heldOut.count);
     const held = firstImages(heldOut, nHeld);
     const heldLabels = heldOut.labels.subarray(0, nHeld);
-    const classifierAccuracy = agreement(classifier.predict(held, nHeld), heldLabels);
+    const classifierAccuracy = agreement(await classifier.predict(held, nHeld), heldLabels);
     let attr: { spec: JudgedAttribute; classifier: ImageClassifier } | null = null;
     let attributeAccuracy: number | null = null;
     if (attribute) {
@@ -102,18 +102,21 @@ export class SampleJudge {
       };
       const c = ImageClassifier.train(relabelled, { ...clfOpts, seed: opts.seed + 7 });
       attr = { spec: attribute, classifier: c };
-      attributeAccuracy = agreement(c.predict(held, nHeld), attribute.heldOut.subarray(0, nHeld));
+      attributeAccuracy = agreement(
+        await c.predict(held, nHeld),
+        attribute.heldOut.subarray(0, nHeld),
+      );
     }
     const side = heldOut.height;
     const channels = heldOut.channels;
     const realShares = foregroundShares(held, nHeld, side, channels);
     const blankLimit = blankThreshold(realShares);
-    const heldOutFeatures = classifier.embed(held, nHeld);
+    const heldOutFeatures = await classifier.embed(held, nHeld);
     // Training images as if they were samples: the scores of a perfect generator.
     const rng = new Rng(opts.seed + 3);
     const pick = rng.ints(nHeld, train.count);
     const trainImages = gatherImages(train, pick);
-    const trainFeatures = classifier.embed(trainImages, nHeld);
+    const trainFeatures = await classifier.embed(trainImages, nHeld);
     const d = classifier.featureDim;
     const judge = new SampleJudge(
       classifier,
@@ -127,7 +130,7 @@ export class SampleJudge {
         blankLimit,
         realAgainstReal: {
           frechet: frechetDistance(trainFeatures, nHeld, heldOutFeatures, nHeld, d),
-          ...computePrdc(heldOutFeatures, nHeld, trainFeatures, nHeld, d, 5),
+          ...(await computePrdc(heldOutFeatures, nHeld, trainFeatures, nHeld, d, 5)),
         },
         realAttributeValuesPerClass: null,
       },
@@ -137,7 +140,7 @@ export class SampleJudge {
     );
     if (attribute) {
       const labels = Int32Array.from(pick, (i) => train.labels?.[i] ?? 0);
-      judge.calibration.realAttributeValuesPerClass = judge.valuesPerClass(
+      judge.calibration.realAttributeValuesPerClass = await judge.valuesPerClass(
         trainImages,
         nHeld,
         labels,
@@ -148,37 +151,45 @@ export class SampleJudge {
   }
 
   /** Judges n samples (NHWC in [-1, 1]); `requested` is the class each was generated for. */
-  judge(pixels: Float32Array, n: number, requested: Int32Array | null): SampleVerdict {
+  async judge(
+    pixels: Float32Array,
+    n: number,
+    requested: Int32Array | null,
+  ): Promise<SampleVerdict> {
     const shares = foregroundShares(pixels, n, this.side, this.channels);
     const blankMask = Uint8Array.from(shares, (s) => (s < this.calibration.blankLimit ? 1 : 0));
-    const features = this.classifier.embed(pixels, n);
+    const features = await this.classifier.embed(pixels, n);
     const d = this.classifier.featureDim;
     return {
       n,
-      classAccuracy: requested ? agreement(this.classifier.predict(pixels, n), requested) : null,
+      classAccuracy: requested
+        ? agreement(await this.classifier.predict(pixels, n), requested)
+        : null,
       blank: shareBelow(shares, this.calibration.blankLimit),
       attributeValuesPerClass:
-        requested && this.attribute ? this.valuesPerClass(pixels, n, requested, blankMask) : null,
+        requested && this.attribute
+          ? await this.valuesPerClass(pixels, n, requested, blankMask)
+          : null,
       frechet: frechetDistance(this.heldOutFeatures, this.nHeld, features, n, d),
-      ...computePrdc(this.heldOutFeatures, this.nHeld, features, n, d, 5),
+      ...(await computePrdc(this.heldOutFeatures, this.nHeld, features, n, d, 5)),
     };
   }
 
   /** The class the referee's classifier reads in each image. */
-  classify(pixels: Float32Array, n: number): Int32Array {
+  classify(pixels: Float32Array, n: number): Promise<Int32Array> {
     return this.classifier.predict(pixels, n);
   }
 
-  private valuesPerClass(
+  private async valuesPerClass(
     pixels: Float32Array,
     n: number,
     requested: Int32Array,
     blank: Uint8Array,
-  ): number[] {
+  ): Promise<number[]> {
     const attr = this.attribute;
     if (!attr) return [];
     const v = attr.spec.values.length;
-    const read = attr.classifier.predict(pixels, n);
+    const read = await attr.classifier.predict(pixels, n);
     const counts = Array.from({ length: this.numClasses }, () => new Array<number>(v).fill(0));
     const totals = new Array<number>(this.numClasses).fill(0);
     for (let i = 0; i < n; i++) {

@@ -57,18 +57,18 @@ function relabel(
  * Trains a classifier per attribute group on the first 80 % of `data` and measures it on the
  * rest. Generated images are judged by classifiers that never saw a generated image.
  */
-export function trainAttributeClassifiers(
+export async function trainAttributeClassifiers(
   data: ShapesDatasetWithAttributes,
   options: Partial<ClassifierOptions> = {},
   groups: readonly AttributeGroup[] = ATTRIBUTE_GROUPS,
-): AttributeClassifiers {
+): Promise<AttributeClassifiers> {
   const split = Math.floor(data.dataset.count * 0.8);
   const classifiers = new Map<AttributeGroup, ImageClassifier>();
   const realAccuracy = new Map<AttributeGroup, number>();
   for (const group of groups) {
     const clf = ImageClassifier.train(relabel(data, group, 0, split), options);
     const held = relabel(data, group, split, data.dataset.count);
-    const predicted = clf.predict(held.images, held.count);
+    const predicted = await clf.predict(held.images, held.count);
     const truth = held.labels as Int32Array;
     realAccuracy.set(group, agreement(predicted, truth));
     classifiers.set(group, clf);
@@ -92,7 +92,7 @@ function agreement(a: ArrayLike<number>, b: ArrayLike<number>): number {
  * groups of them), so every request is a combination the data set has; each group's classifier
  * then reads the generated image.
  */
-export function measureTagConditioning(
+export async function measureTagConditioning(
   model: GanModel,
   params: TensorMap,
   stats: ReadonlyMap<string, BnStats>,
@@ -111,7 +111,7 @@ export function measureTagConditioning(
     /** The groups whose tags are requested (default: all four); only these are scored. */
     request?: readonly AttributeGroup[];
   },
-): AttributeScore[] {
+): Promise<AttributeScore[]> {
   const requestedGroups = opts.request ?? ATTRIBUTE_GROUPS;
   if (model.conditionDim !== tagNames.length) {
     throw new Error(
@@ -137,7 +137,7 @@ export function measureTagConditioning(
   const instances = index
     ? gatherRows(index.features, index.dim, rng.ints(opts.samples, index.count))
     : null;
-  const images = generateImages(
+  const images = await generateImages(
     model,
     params,
     stats,
@@ -145,19 +145,21 @@ export function measureTagConditioning(
     { vectors, instances },
   );
   const judged = [...judges.classifiers].filter(([group]) => requestedGroups.includes(group));
-  return judged.map(([group, clf]) => {
-    const predicted = clf.predict(images.pixels, opts.samples);
+  const scores: AttributeScore[] = [];
+  for (const [group, clf] of judged) {
+    const predicted = await clf.predict(images.pixels, opts.samples);
     const wanted = Int32Array.from(
       requested,
       (i) => (data.attributes[i] as ShapeAttributes)[group],
     );
     const values = data.attributeNames[group].length;
-    return {
+    scores.push({
       group,
       values,
       chance: 1 / values,
       realAccuracy: judges.realAccuracy.get(group) ?? 0,
       generatedAccuracy: agreement(predicted, wanted),
-    };
-  });
+    });
+  }
+  return scores;
 }

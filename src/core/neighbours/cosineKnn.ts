@@ -10,6 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../errors';
+import { takeFloats } from '../backend/tensorRead';
 
 /** One block of products holds at most this many float32s (64 MB). */
 export const BLOCK_ELEMENTS = 16 * 1024 * 1024;
@@ -59,13 +60,13 @@ export function l2Normalise(features: Float32Array, n: number, d: number): Float
  * The k most similar rows of `features` (n×d, assumed L2-normalised: similarity is the plain dot
  * product) for every row of `features`, or for every row of `opts.queries`.
  */
-export function exactCosineKnn(
+export async function exactCosineKnn(
   features: Float32Array,
   n: number,
   d: number,
   k: number,
   opts: KnnOptions = {},
-): KnnResult {
+): Promise<KnnResult> {
   assertMatrix('features', features, n, d);
   const queries = opts.queries;
   if (queries) assertMatrix('query features', queries.features, queries.n, d);
@@ -75,11 +76,11 @@ export function exactCosineKnn(
   if (queries) assertFinite('query features', queries.features, d);
 
   const top = queries
-    ? topKByDot(features, n, queries.features, queries.n, d, k, {
+    ? await topKByDot(features, n, queries.features, queries.n, d, k, {
         excludeSelf,
         blockRows: opts.blockRows,
       })
-    : topKByDotSelf(features, n, d, k, { excludeSelf, blockRows: opts.blockRows });
+    : await topKByDotSelf(features, n, d, k, { excludeSelf, blockRows: opts.blockRows });
   return {
     indices: top.indices,
     similarities: top.scores,
@@ -88,7 +89,7 @@ export function exactCosineKnn(
 }
 
 /** `exactCosineKnn` of unseen `queries` (nq×d) against the training `database` (n×d). */
-export function knnForQueries(
+export async function knnForQueries(
   database: Float32Array,
   n: number,
   d: number,
@@ -96,7 +97,7 @@ export function knnForQueries(
   nq: number,
   k: number,
   opts: Omit<KnnOptions, 'queries'> = {},
-): KnnResult {
+): Promise<KnnResult> {
   return exactCosineKnn(database, n, d, k, { ...opts, queries: { features: queries, n: nq } });
 }
 
@@ -185,7 +186,7 @@ interface TopKOptions {
  * Top-k rows of `database` (n×d) by dot product (optionally transformed) for each row of
  * `queries` (nq×d). Candidates reach each query in ascending database order.
  */
-export function topKByDot(
+export async function topKByDot(
   database: Float32Array,
   n: number,
   queries: Float32Array,
@@ -193,10 +194,10 @@ export function topKByDot(
   d: number,
   k: number,
   opts: TopKOptions,
-): RunningTopK {
+): Promise<RunningTopK> {
   const top = new RunningTopK(nq, k);
   const blockCols = opts.blockRows ?? defaultBlockCols(n, nq);
-  forEachDotBlock(database, n, queries, nq, d, { blockCols }, (block) => {
+  await forEachDotBlock(database, n, queries, nq, d, { blockCols }, (block) => {
     opts.transform?.(block);
     scanQueryBlock(top, block, opts.excludeSelf);
   });
@@ -209,16 +210,16 @@ export function topKByDot(
  * Row i still sees candidates in ascending order: those below its block arrive while earlier
  * blocks are processed, the rest in its own block's pass.
  */
-export function topKByDotSelf(
+export async function topKByDotSelf(
   features: Float32Array,
   n: number,
   d: number,
   k: number,
   opts: TopKOptions,
-): RunningTopK {
+): Promise<RunningTopK> {
   const top = new RunningTopK(n, k);
   const blockCols = opts.blockRows ?? defaultBlockCols(n, n);
-  forEachDotBlock(features, n, features, n, d, { blockCols, upperOnly: true }, (block) => {
+  await forEachDotBlock(features, n, features, n, d, { blockCols, upperOnly: true }, (block) => {
     opts.transform?.(block);
     scanSelfBlock(top, block, opts.excludeSelf);
   });
@@ -252,7 +253,7 @@ export interface DotBlockOptions {
  * transposeB=true is ~8.5× slower (tfjs-backends.md), and this orientation avoids re-packing the
  * big operand per block.
  */
-export function forEachDotBlock(
+export async function forEachDotBlock(
   rows: Float32Array,
   nRows: number,
   cols: Float32Array,
@@ -260,7 +261,7 @@ export function forEachDotBlock(
   d: number,
   opts: DotBlockOptions,
   visit: (block: DotBlock) => void,
-): void {
+): Promise<void> {
   assertBlockSize(opts.blockCols);
   const upperOnly = opts.upperOnly ?? false;
   // Without upperOnly every block uses all rows, so upload them once.
@@ -271,8 +272,8 @@ export function forEachDotBlock(
       const colCount = Math.min(opts.blockCols, nCols - colStart);
       const rowStart = upperOnly ? colStart : 0;
       const dots = upperOnly
-        ? rowSuffixDots(rows, nRows, rowStart, cols, colStart, colCount, d)
-        : blockDots(allRows!, cols, colStart, colCount, d);
+        ? await rowSuffixDots(rows, nRows, rowStart, cols, colStart, colCount, d)
+        : await blockDots(allRows!, cols, colStart, colCount, d);
       visit({ dots, rowStart, rowCount: nRows - rowStart, colStart, colCount });
     }
   } finally {
@@ -280,7 +281,7 @@ export function forEachDotBlock(
   }
 }
 
-function rowSuffixDots(
+async function rowSuffixDots(
   rows: Float32Array,
   nRows: number,
   rowStart: number,
@@ -288,30 +289,25 @@ function rowSuffixDots(
   colStart: number,
   colCount: number,
   d: number,
-): Float32Array {
+): Promise<Float32Array> {
   const suffix = tf.tensor2d(rows.subarray(rowStart * d, nRows * d), [nRows - rowStart, d]);
   try {
-    return blockDots(suffix, cols, colStart, colCount, d);
+    return await blockDots(suffix, cols, colStart, colCount, d);
   } finally {
     suffix.dispose();
   }
 }
 
-function blockDots(
+async function blockDots(
   rows: tf.Tensor2D,
   cols: Float32Array,
   colStart: number,
   colCount: number,
   d: number,
-): Float32Array {
+): Promise<Float32Array> {
   const colsT = tf.tensor2d(transposeRows(cols, colStart, colCount, d), [d, colCount]);
   try {
-    const product = tf.matMul(rows, colsT);
-    try {
-      return product.dataSync() as Float32Array;
-    } finally {
-      product.dispose();
-    }
+    return await takeFloats(tf.matMul(rows, colsT));
   } finally {
     colsT.dispose();
   }

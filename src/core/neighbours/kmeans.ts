@@ -29,14 +29,14 @@ export interface KmeansResult {
  * Cosine k-means over `features` (n×d, assumed L2-normalised) with k-means++ seeding from a PRNG
  * seeded by `seed`: the same inputs give the same result on every machine.
  */
-export function sphericalKmeans(
+export async function sphericalKmeans(
   features: Float32Array,
   n: number,
   d: number,
   clusters: number,
   seed: number,
   maxIter = 50,
-): KmeansResult {
+): Promise<KmeansResult> {
   assertMatrix('features', features, n, d);
   if (!Number.isInteger(clusters) || clusters < 1 || clusters > n) {
     throw new UserError(
@@ -51,13 +51,13 @@ export function sphericalKmeans(
   // Uploaded once: seeding and every assignment round multiply the same samples.
   const rowsTensor = tf.tensor2d(features, [n, d]);
   try {
-    const centroids = seedCentroids(features, n, d, clusters, new Rng(seed), rowsTensor);
+    const centroids = await seedCentroids(features, n, d, clusters, new Rng(seed), rowsTensor);
     let assignment: Int32Array = new Int32Array(n).fill(-1);
     let iterations = 0;
     let converged = false;
     while (iterations < maxIter) {
       iterations++;
-      const next = assignNearest(features, n, d, centroids, clusters, rowsTensor);
+      const next = await assignNearest(features, n, d, centroids, clusters, rowsTensor);
       fillEmptyClusters(next.assignment, next.similarity, clusters);
       if (sameAssignment(assignment, next.assignment)) {
         // The centroids are already the means of this assignment.
@@ -80,28 +80,28 @@ export function sphericalKmeans(
  * these are the usual D² weights) and keeps the one that lowers the total distance most. Plain
  * k-means++ too often puts two seeds in one tight cluster, which Lloyd iterations can't undo.
  */
-function seedCentroids(
+async function seedCentroids(
   features: Float32Array,
   n: number,
   d: number,
   clusters: number,
   rng: Rng,
   rowsTensor: tf.Tensor2D,
-): Float32Array {
+): Promise<Float32Array> {
   const centroids = new Float32Array(clusters * d);
   const chosen = new Uint8Array(n);
   // Similarity of each sample to its most similar seed so far.
   const best = new Float64Array(n).fill(-Infinity);
   const trials = 2 + Math.floor(Math.log(clusters));
   let pick = rng.int(n);
-  let pickSims = similaritiesTo(features, n, d, [pick], rowsTensor)[0]!;
+  let pickSims = (await similaritiesTo(features, n, d, [pick], rowsTensor))[0]!;
   for (let c = 0; ; c++) {
     chosen[pick] = 1;
     centroids.set(features.subarray(pick * d, (pick + 1) * d), c * d);
     for (let i = 0; i < n; i++) best[i] = Math.max(best[i]!, pickSims[i]!);
     if (c === clusters - 1) return centroids;
     const candidates = drawCandidates(best, chosen, rng, trials);
-    const sims = similaritiesTo(features, n, d, candidates, rowsTensor);
+    const sims = await similaritiesTo(features, n, d, candidates, rowsTensor);
     let bestCost = Infinity;
     candidates.forEach((candidate, t) => {
       const cost = potential(best, sims[t]!);
@@ -157,18 +157,18 @@ function firstAbove(cumulative: Float64Array, u: number): number {
 }
 
 /** Per listed sample, its similarity to every sample. */
-function similaritiesTo(
+async function similaritiesTo(
   features: Float32Array,
   n: number,
   d: number,
   samples: number[],
   rowsTensor: tf.Tensor2D,
-): Float64Array[] {
+): Promise<Float64Array[]> {
   const cols = new Float32Array(samples.length * d);
   samples.forEach((s, t) => cols.set(features.subarray(s * d, (s + 1) * d), t * d));
   const out = samples.map(() => new Float64Array(n));
   const opts = { blockCols: samples.length, rowsTensor };
-  forEachDotBlock(features, n, cols, samples.length, d, opts, ({ dots }) => {
+  await forEachDotBlock(features, n, cols, samples.length, d, opts, ({ dots }) => {
     for (let i = 0; i < n; i++) {
       for (let t = 0; t < samples.length; t++) out[t]![i] = dots[i * samples.length + t]!;
     }
@@ -183,18 +183,18 @@ interface Assignment {
 }
 
 /** Most similar centroid per sample; ties go to the smaller cluster index. */
-function assignNearest(
+async function assignNearest(
   features: Float32Array,
   n: number,
   d: number,
   centroids: Float32Array,
   clusters: number,
   rowsTensor: tf.Tensor2D,
-): Assignment {
+): Promise<Assignment> {
   const assignment = new Int32Array(n);
   const similarity = new Float64Array(n).fill(-Infinity);
   const opts = { blockCols: defaultBlockCols(n, clusters), rowsTensor };
-  forEachDotBlock(features, n, centroids, clusters, d, opts, (block: DotBlock) => {
+  await forEachDotBlock(features, n, centroids, clusters, d, opts, (block: DotBlock) => {
     const { dots, colStart, colCount } = block;
     for (let i = 0; i < n; i++) {
       const base = i * colCount;

@@ -90,7 +90,7 @@ export async function cosineKnn(
   const { ort, reason } = opts.runtime ?? loadOnnxRuntime();
   if (opts.engine === 'tfjs' || (!ort && opts.engine !== 'native')) {
     const fallbackReason = opts.engine === 'tfjs' ? 'the tfjs engine was requested' : reason;
-    return { ...exactCosineKnn(features, n, d, k, opts), engine: 'tfjs', fallbackReason };
+    return { ...(await exactCosineKnn(features, n, d, k, opts)), engine: 'tfjs', fallbackReason };
   }
   if (!ort) throw new Error(reason);
   assertMatrix('features', features, n, d);

@@ -66,9 +66,9 @@ async function embedSource(
   }
   const { height, channels } = extractor.input;
   const pixels = await decodeImageFile(source.image, height, channels, 'cover');
-  const features = extractor.embed(pixels, 1);
+  const features = await extractor.embed(pixels, 1);
   const nearest =
-    knnForQueries(index.features, index.count, index.dim, features, 1, 1).indices[0] ?? 0;
+    (await knnForQueries(index.features, index.count, index.dim, features, 1, 1)).indices[0] ?? 0;
   return { pixels, features, nearest };
 }
 
@@ -122,7 +122,7 @@ export async function generateFromInstance(
     const rng = new Rng(opts.seed);
     const repeated = new Float32Array(n * index.dim);
     for (let i = 0; i < n; i++) repeated.set(cond.features, i * index.dim);
-    const images = generateImages(
+    const images = await generateImages(
       gen.model,
       gen.model.generatorParams,
       gen.stats,
@@ -134,7 +134,7 @@ export async function generateFromInstance(
       },
     );
     const ranked = rankBySimilarity(
-      extractor.embed(images.pixels, n),
+      await extractor.embed(images.pixels, n),
       cond.features,
       index.dim,
     ).slice(0, opts.count);

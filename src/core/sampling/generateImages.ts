@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { takeFloats } from '../backend/tensorRead';
 import type { GanModel } from '../models/ganModel';
 import type { BnStats } from '../models/layers';
 import type { TensorMap } from '../models/paramStore';
@@ -22,13 +23,13 @@ export interface GeneratedImages {
  * Runs the generator in inference mode (fixed batch-norm statistics) over given noise and
  * conditions, in chunks so any n fits in memory.
  */
-export function generateImages(
+export async function generateImages(
   model: GanModel,
   params: TensorMap,
   stats: ReadonlyMap<string, BnStats>,
   z: Float32Array,
   cond: ConditionArrays,
-): GeneratedImages {
+): Promise<GeneratedImages> {
   const n = z.length / model.zDim;
   const { resolution: r, channels: c } = model.image;
   const size = r * r * c;
@@ -45,8 +46,7 @@ export function generateImages(
         stats,
       });
     });
-    pixels.set(out.dataSync() as Float32Array, start * size);
-    out.dispose();
+    pixels.set(await takeFloats(out), start * size);
   }
   return { pixels, n };
 }

@@ -55,7 +55,7 @@ export async function sampleRun(
       );
     }
     const z = new Rng(opts.seed).normals(opts.count * model.zDim, opts.truncation);
-    const images = generateImages(model, model.generatorParams, gen.stats, z, cond);
+    const images = await generateImages(model, model.generatorParams, gen.stats, z, cond);
     const { resolution: r, channels: c } = model.image;
     const grid = tileGrid(images.pixels, opts.count, r, r, c, columns);
     const png = await encodePng(grid.pixels, grid.height, grid.width, c);

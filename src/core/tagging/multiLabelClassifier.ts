@@ -7,6 +7,7 @@ import {
   type VariableMap,
 } from '../models/paramStore';
 import { Rng } from '../random/rng';
+import { takeFloats } from '../backend/tensorRead';
 import { Adam } from '../train/adam';
 
 /**
@@ -74,10 +75,10 @@ export class MultiLabelClassifier {
   }
 
   /** Per-tag probabilities, n × tags. */
-  predict(features: Float32Array, n: number): Float32Array {
-    return tf.tidy(() =>
-      tf.sigmoid(this.logits(tf.tensor2d(features, [n, this.featureDim]))).dataSync(),
-    ) as Float32Array;
+  predict(features: Float32Array, n: number): Promise<Float32Array> {
+    return takeFloats(
+      tf.tidy(() => tf.sigmoid(this.logits(tf.tensor2d(features, [n, this.featureDim])))),
+    );
   }
 
   dispose(): void {

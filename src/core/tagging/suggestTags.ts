@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../random/rng';
+import { takeFloats } from '../backend/tensorRead';
 import type { TagEmbeddings } from './tagEmbeddings';
 import type { TagGan } from './tagGan';
 
@@ -24,13 +25,13 @@ export interface SuggestOptions {
  * cosine similarity; tags ranked by votes (ties by similarity). Votes estimate how much of G's
  * distribution for this image sits on each tag, so one image yields several plausible tags.
  */
-export function suggestTags(
+export async function suggestTags(
   gan: TagGan,
   embeddings: TagEmbeddings,
   features: Float32Array,
   n: number,
   o: SuggestOptions,
-): TagSuggestion[][] {
+): Promise<TagSuggestion[][]> {
   const { featureDim: f, zDim } = gan.shape;
   const t = embeddings.names.length;
   const per = Math.min(o.nearestPerSample, t);
@@ -39,18 +40,20 @@ export function suggestTags(
   const table = tf.tensor2d(embeddings.vectors, [t, embeddings.dim]);
   try {
     for (let image = 0; image < n; image++) {
-      const cos = tf.tidy(() => {
-        const h = tf.tile(tf.tensor2d(features.subarray(image * f, (image + 1) * f), [1, f]), [
-          o.samples,
-          1,
-        ]);
-        const v = gan.generate(
-          gan.ema,
-          tf.tensor2d(rng.normals(o.samples * zDim), [o.samples, zDim]),
-          h,
-        );
-        return tf.matMul(v, table, false, true).dataSync() as Float32Array;
-      });
+      const cos = await takeFloats(
+        tf.tidy(() => {
+          const h = tf.tile(tf.tensor2d(features.subarray(image * f, (image + 1) * f), [1, f]), [
+            o.samples,
+            1,
+          ]);
+          const v = gan.generate(
+            gan.ema,
+            tf.tensor2d(rng.normals(o.samples * zDim), [o.samples, zDim]),
+            h,
+          );
+          return tf.matMul(v, table, false, true);
+        }),
+      );
       const votes = new Float64Array(t);
       const similarity = new Float64Array(t);
       const order = Array.from({ length: t }, (_, j) => j);

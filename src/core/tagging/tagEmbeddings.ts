@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { gradientsByName, ParamBuilder, param, disposeVariables } from '../models/paramStore';
 import { Rng } from '../random/rng';
+import { takeFloats } from '../backend/tensorRead';
 import { Adam } from '../train/adam';
 
 /**
@@ -53,11 +54,11 @@ export function tagLists(tags: Uint8Array | Float32Array, count: number, t: numb
  * tags of one image, σ(u_t · v_c) is pushed up and σ(u_t · v_n) down for random tags n. Tags that
  * appear with the same others end up close; the input vectors u, normalised, are the embedding.
  */
-export function skipGramEmbeddings(
+export async function skipGramEmbeddings(
   names: readonly string[],
   lists: readonly number[][],
   o: SkipGramOptions,
-): TagEmbeddings {
+): Promise<TagEmbeddings> {
   const t = names.length;
   const pairs: [number, number][] = [];
   const counts = new Float64Array(t);
@@ -131,10 +132,12 @@ export function skipGramEmbeddings(
       opt.apply(gradientsByName(vars, grads));
       tf.dispose([value, ...Object.values(grads)]);
     }
-    const vectors = tf.tidy(() => {
-      const u = param(vars, 'in');
-      return tf.div(u, tf.add(tf.norm(u, 'euclidean', 1, true), 1e-12)).dataSync() as Float32Array;
-    });
+    const vectors = await takeFloats(
+      tf.tidy(() => {
+        const u = param(vars, 'in');
+        return tf.div(u, tf.add(tf.norm(u, 'euclidean', 1, true), 1e-12));
+      }),
+    );
     return { kind: 'skipgram', names: [...names], dim: o.dim, vectors: Float32Array.from(vectors) };
   } finally {
     opt.dispose();

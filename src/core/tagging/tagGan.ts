@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { readFloats } from '../backend/tensorRead';
 import { dense } from '../models/layers';
 import {
   cloneVariables,
@@ -130,11 +131,11 @@ export interface TagTrainingData {
  * Trains G and D on (h_i, embedding of one of image i's tags) pairs: an image is drawn uniformly
  * among those with tags, then one of its tags, as the paper paired each image with its user tags.
  */
-export function trainTagGan(
+export async function trainTagGan(
   data: TagTrainingData,
   s: TagGanSettings,
   onProgress?: (step: number, dLoss: number, gLoss: number) => void,
-): TagGan {
+): Promise<TagGan> {
   const tagged = data.tags.flatMap((list, i) => (list.length > 0 ? [i] : []));
   if (tagged.length === 0) throw new Error('no image has a tag to learn from');
   const initRng = new Rng(s.seed);
@@ -203,7 +204,8 @@ export function trainTagGan(
       optG.apply(gradientsByName(gan.generator, g.grads));
       updateEma(gan.ema, gan.generator, emaDecayAt(EMA_DECAY, step - 1));
       if (onProgress && (step % 100 === 0 || step === s.steps)) {
-        onProgress(step, d.value.dataSync()[0] ?? NaN, g.value.dataSync()[0] ?? NaN);
+        const [dLoss, gLoss] = await Promise.all([readFloats(d.value), readFloats(g.value)]);
+        onProgress(step, dLoss[0] ?? NaN, gLoss[0] ?? NaN);
       }
       tf.dispose([
         ht,

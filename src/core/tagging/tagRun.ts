@@ -38,11 +38,11 @@ export interface TagResult {
 }
 
 /** Tag embeddings as the settings ask, from the training images' tag sets. */
-export function buildTagEmbeddings(
+export async function buildTagEmbeddings(
   names: readonly string[],
   lists: readonly number[][],
   s: TaggingConfig,
-): TagEmbeddings {
+): Promise<TagEmbeddings> {
   return s.embedding === 'onehot'
     ? oneHotEmbeddings(names)
     : skipGramEmbeddings(names, lists, {
@@ -80,8 +80,8 @@ export async function trainRunTagger(
   log(
     `tagger: ${s.embedding} tag vectors for ${c.tagNames.length} tags; training the tagging cGAN on ${tagged} tagged images, ${s.steps} steps`,
   );
-  const embeddings = buildTagEmbeddings(c.tagNames, lists, s);
-  const gan = trainTagGan(
+  const embeddings = await buildTagEmbeddings(c.tagNames, lists, s);
+  const gan = await trainTagGan(
     {
       features: index.features,
       featureDim: index.dim,
@@ -143,9 +143,9 @@ export async function tagImages(
     const features = new Float32Array(opts.images.length * index.dim);
     for (const [i, image] of opts.images.entries()) {
       const pixels = await decodeImageFile(image, height, channels, 'cover');
-      features.set(extractor.embed(pixels, 1), i * index.dim);
+      features.set(await extractor.embed(pixels, 1), i * index.dim);
     }
-    const ranked = suggestTags(tagger.gan, tagger.embeddings, features, opts.images.length, {
+    const ranked = await suggestTags(tagger.gan, tagger.embeddings, features, opts.images.length, {
       samples: tagger.settings.samples,
       nearestPerSample: tagger.settings.nearestPerSample,
       seed: opts.seed,

@@ -11,6 +11,7 @@ import { assignAll, weightPrefix } from '../checkpoint/checkpointTensors';
 import type { TaggingConfig } from '../config/types';
 import { UserError } from '../errors';
 import { disposeVariables } from '../models/paramStore';
+import { readFloats } from '../backend/tensorRead';
 import { Rng } from '../random/rng';
 import type { TagEmbeddingKind, TagEmbeddings } from './tagEmbeddings';
 import { TagGan, type TagGanShape } from './tagGan';
@@ -63,11 +64,13 @@ export async function saveTagger(
       shape: [embeddings.names.length, embeddings.dim],
       data: embeddings.vectors,
     },
-    ...[...gan.ema].map(([name, v]) => ({
-      name: weightPrefix('G') + name,
-      shape: v.shape,
-      data: v.dataSync() as Float32Array,
-    })),
+    ...(await Promise.all(
+      [...gan.ema].map(async ([name, v]) => ({
+        name: weightPrefix('G') + name,
+        shape: v.shape,
+        data: await readFloats(v),
+      })),
+    )),
   ];
   await fs.promises.mkdir(path.dirname(file), { recursive: true });
   await writeFileAtomic(file, encodeCheckpoint(meta, tensors));

@@ -59,11 +59,11 @@ function score(rankings: number[][], truth: number[][], ks: readonly number[]): 
  * Image → tags on held-out images: the first `trainFraction` of the images train the tagger and
  * the classifier, the rest are ranked by both and scored against their true tags.
  */
-export function evaluateTagging(
+export async function evaluateTagging(
   data: TaggingData,
   settings: TaggingConfig,
   opts: { trainFraction: number; ks: readonly number[]; classifierSteps: number },
-): TaggingEvaluation {
+): Promise<TaggingEvaluation> {
   const t = data.names.length;
   const split = Math.floor(data.count * opts.trainFraction);
   const test = data.count - split;
@@ -75,8 +75,8 @@ export function evaluateTagging(
   const trainFeatures = data.features.subarray(0, split * data.dim);
   const testFeatures = data.features.subarray(split * data.dim);
 
-  const embeddings = buildTagEmbeddings(data.names, trainLists, settings);
-  const gan = trainTagGan(
+  const embeddings = await buildTagEmbeddings(data.names, trainLists, settings);
+  const gan = await trainTagGan(
     {
       features: trainFeatures,
       featureDim: data.dim,
@@ -89,11 +89,13 @@ export function evaluateTagging(
   let taggerRankings: number[][];
   try {
     const index = new Map(data.names.map((name, j) => [name, j]));
-    taggerRankings = suggestTags(gan, embeddings, testFeatures, test, {
-      samples: settings.samples,
-      nearestPerSample: settings.nearestPerSample,
-      seed: settings.seed + 1,
-    }).map((ranked) => ranked.map((s) => index.get(s.tag) ?? -1));
+    taggerRankings = (
+      await suggestTags(gan, embeddings, testFeatures, test, {
+        samples: settings.samples,
+        nearestPerSample: settings.nearestPerSample,
+        seed: settings.seed + 1,
+      })
+    ).map((ranked) => ranked.map((s) => index.get(s.tag) ?? -1));
   } finally {
     gan.dispose();
   }
@@ -107,7 +109,7 @@ export function evaluateTagging(
   });
   let classifierRankings: number[][];
   try {
-    const probs = classifier.predict(testFeatures, test);
+    const probs = await classifier.predict(testFeatures, test);
     classifierRankings = Array.from({ length: test }, (_, i) =>
       Array.from({ length: t }, (_, j) => j).sort(
         (a, b) => (probs[i * t + b] ?? 0) - (probs[i * t + a] ?? 0),

@@ -129,9 +129,14 @@ export class DiversityMonitor {
   }
 
   /** Spreads of the EMA generator `params` (sampled with standing statistics `stats`). */
-  read(step: number, params: TensorMap, stats: ReadonlyMap<string, BnStats>): DiversityReading {
-    const groups = this.groups.map((g) => {
-      const images = generateImages(
+  async read(
+    step: number,
+    params: TensorMap,
+    stats: ReadonlyMap<string, BnStats>,
+  ): Promise<DiversityReading> {
+    const groups: DiversityReading['groups'] = [];
+    for (const g of this.groups) {
+      const images = await generateImages(
         this.model,
         params,
         stats,
@@ -139,13 +144,13 @@ export class DiversityMonitor {
         repeat(g.condition, SAMPLES_PER_GROUP),
       );
       const spread = pixelSpread(images.pixels, SAMPLES_PER_GROUP);
-      return {
+      groups.push({
         name: g.name,
         spread,
         realSpread: g.realSpread,
         ratio: g.realSpread > 0 ? spread / g.realSpread : 1,
-      };
-    });
+      });
+    }
     const sorted = groups.map((g) => g.ratio).sort((a, b) => a - b);
     const median = sorted.length ? sorted[sorted.length >> 1]! : 1;
     return { step, groups, median };

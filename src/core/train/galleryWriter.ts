@@ -40,7 +40,7 @@ export async function writeGallery(
         ...index.neighbours.subarray(instance * index.k, (instance + 1) * index.k),
       ];
       const repeated = new Int32Array(samplesPerRow).fill(instance);
-      const samples = generateImages(model, session.ema, stats, z, {
+      const samples = await generateImages(model, session.ema, stats, z, {
         instances: gatherRows(index.features, index.dim, repeated),
         ...ownConditions(model, index, repeated),
       });

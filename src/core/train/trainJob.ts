@@ -204,7 +204,11 @@ async function trainLoop(ctx: LoopContext): Promise<RunEndedEvent> {
   const checkpoint = async (): Promise<void> => {
     const stats = session.standingStats();
     try {
-      const { meta, tensors } = session.snapshot(stats, classNames, session.conditionExamples());
+      const { meta, tensors } = await session.snapshot(
+        stats,
+        classNames,
+        session.conditionExamples(),
+      );
       const { file, bytes } = await saveCheckpoint(
         path.join(runDir, RUN_FILES.checkpoints),
         session.step,
@@ -256,7 +260,7 @@ async function trainLoop(ctx: LoopContext): Promise<RunEndedEvent> {
 
   try {
     while (session.step < totalSteps) {
-      // A step is synchronous: without this turn of the event loop, signals (Ctrl-C) and the
+      // A step's work is mostly synchronous: without this turn of the event loop, signals (Ctrl-C) and the
       // runner's IPC 'stop' would wait for the next sample or checkpoint write to be seen.
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (opts.shouldStop?.()) {
@@ -264,7 +268,7 @@ async function trainLoop(ctx: LoopContext): Promise<RunEndedEvent> {
         return end('stopped', `stopped at step ${session.step}`);
       }
       timer.start();
-      const stats = session.trainStep();
+      const stats = await session.trainStep();
       timer.stop();
       const bad = divergence(stats, config.training.divergenceLoss);
       if (bad)
@@ -372,7 +376,7 @@ async function writeSampleGrid(
   );
   const stats = session.standingStats();
   try {
-    const images = generateImages(
+    const images = await generateImages(
       model,
       session.ema,
       stats,
@@ -387,7 +391,7 @@ async function writeSampleGrid(
     await writeFileAtomic(path.join(runDir, RUN_FILES.latestSample), png);
     emit({ type: 'samples', time: now(), step: session.step, file: rel, count, columns });
     if (monitor.watches) {
-      const reading = monitor.read(session.step, session.ema, stats);
+      const reading = await monitor.read(session.step, session.ema, stats);
       for (const message of monitor.assess(reading))
         emit({ type: 'log', time: now(), level: 'warn', message });
       emit({

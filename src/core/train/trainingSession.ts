@@ -31,6 +31,7 @@ import {
   type VariableMap,
 } from '../models/paramStore';
 import { Rng } from '../random/rng';
+import { readFloats, takeFloats } from '../backend/tensorRead';
 import { computeStandingStats, type ConditionSource } from '../sampling/standingStats';
 import { Adam } from './adam';
 import { emaDecayAt, updateEma } from './ema';
@@ -218,7 +219,7 @@ export class TrainingSession {
   }
 
   /** One generator update preceded by `dStepsPerG` discriminator updates. */
-  trainStep(): StepStats {
+  async trainStep(): Promise<StepStats> {
     const { batchSize, loss, dStepsPerG } = this.config.training;
     const { model } = this;
     const gVars = [...model.generatorParams.values()];
@@ -273,12 +274,12 @@ export class TrainingSession {
       model.generatorParams,
       emaDecayAt(this.config.training.emaDecay, this.emaUpdates++),
     );
-    const values = tf.tidy(() =>
-      tf.concat([last as tf.Tensor1D, tf.reshape(gValue, [1])]).dataSync(),
-    );
+    const logged = tf.tidy(() => tf.concat([last as tf.Tensor1D, tf.reshape(gValue, [1])]));
     tf.dispose([z, gValue, ...Object.values(gGrads), last as tf.Tensor1D]);
     disposeConditioning(cond);
     this.step++;
+    // The step's one read: the logged figures, after every update has been queued.
+    const values = await takeFloats(logged);
     return {
       dLoss: values[0] ?? NaN,
       dReal: values[1] ?? NaN,
@@ -324,31 +325,34 @@ export class TrainingSession {
   }
 
   /** Everything a resume needs, as plain arrays. */
-  snapshot(
+  async snapshot(
     stats: ReadonlyMap<string, BnStats>,
     classNames: readonly string[] | null,
     conditionExamples: number[][] = [],
-  ): { meta: CheckpointMeta; tensors: TensorRecord[] } {
-    const tensors: TensorRecord[] = [];
-    const add = (name: string, t: tf.Tensor): void => {
-      tensors.push({ name, shape: t.shape, data: t.dataSync() as Float32Array });
-    };
-    for (const [group, map] of this.groups()) {
-      for (const [n, t] of map) add(weightPrefix(group) + n, t);
-    }
+  ): Promise<{ meta: CheckpointMeta; tensors: TensorRecord[] }> {
+    const named: [string, tf.Tensor][] = [];
+    for (const [group, map] of this.groups())
+      for (const [n, t] of map) named.push([weightPrefix(group) + n, t]);
     for (const [prefix, opt] of [
       ['optG', this.optG],
       ['optD', this.optD],
     ] as const) {
       const s = opt.getState();
-      for (const [n, t] of s.m) add(`${prefix}.m/${n}`, t);
-      for (const [n, t] of s.v) add(`${prefix}.v/${n}`, t);
+      for (const [n, t] of s.m) named.push([`${prefix}.m/${n}`, t]);
+      for (const [n, t] of s.v) named.push([`${prefix}.v/${n}`, t]);
     }
     for (const [n, s] of stats) {
       const names = statsTensorNames(n);
-      add(names.mean, s.mean);
-      add(names.variance, s.variance);
+      named.push([names.mean, s.mean]);
+      named.push([names.variance, s.variance]);
     }
+    // Read together, not one after another: on a GPU each read waits for the queue.
+    const data = await Promise.all(named.map(([, t]) => readFloats(t)));
+    const tensors: TensorRecord[] = named.map(([name, t], i) => ({
+      name,
+      shape: t.shape,
+      data: data[i] as Float32Array,
+    }));
     const meta: CheckpointMeta = {
       step: this.step,
       modelType: this.model.type,
