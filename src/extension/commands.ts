@@ -13,11 +13,11 @@ type CommandFactory = (studio: Studio) => (...args: unknown[]) => unknown;
 export const COMMANDS: Record<string, CommandFactory> = {
   'icgan.train': (studio) => async (arg) => {
     const config = await pickConfig(arg, 'Train which config?');
-    if (config) await studio.train(config);
+    if (config) await studio.trainings.train(config);
   },
 
   'icgan.stop': (studio) => async (arg) => {
-    const running = [...studio.trainings.keys()];
+    const running = studio.trainings.configs();
     let config =
       typeof arg === 'string' || arg instanceof vscode.Uri ? await pickConfig(arg, '') : undefined;
     if (!config && running.length === 1) config = running[0];
@@ -34,13 +34,13 @@ export const COMMANDS: Record<string, CommandFactory> = {
         void vscode.window.showInformationMessage('IC-GAN: nothing is training.');
       return;
     }
-    await studio.stop(config);
+    await studio.trainings.stop(config);
   },
 
   'icgan.resume': (studio) => async (arg) => {
     const config = await pickConfig(arg, 'Resume a run of which config?');
     if (!config) return;
-    const runs = studio.resumableRuns(config);
+    const runs = studio.trainings.resumableRuns(config);
     if (runs.length === 0) {
       void vscode.window.showInformationMessage(
         `IC-GAN: ${path.basename(config)} has no stopped or failed run with a checkpoint to resume.`,
@@ -60,7 +60,7 @@ export const COMMANDS: Record<string, CommandFactory> = {
               { placeHolder: 'Resume which run? (newest first)' },
             )
           )?.r;
-    if (run) await studio.train(config, run.dir);
+    if (run) await studio.trainings.train(config, run.dir);
   },
 
   'icgan.openDashboard': (studio) => async (arg) => {
@@ -70,12 +70,12 @@ export const COMMANDS: Record<string, CommandFactory> = {
 
   'icgan.generateFromImage': (studio) => async (arg) => {
     const image = await pickImage(arg, 'Generate from this image');
-    if (image) await studio.generateFromImage(image);
+    if (image) await studio.jobs.generateFromImage(image);
   },
 
   'icgan.suggestTags': (studio) => async (arg) => {
     const image = await pickImage(arg, 'Suggest tags for this image');
-    if (image) await studio.suggestTags(image);
+    if (image) await studio.jobs.suggestTags(image);
   },
 
   'icgan.newConfig': (studio) => (arg) => newConfig(studio.extensionUri, arg),

@@ -148,6 +148,16 @@ export class DashboardPanel implements vscode.Disposable {
     this.post({ type: 'training', training });
   }
 
+  /** Sends the full state again (a training ended: its final status is in its run.json). */
+  refresh(): void {
+    this.post({ type: 'state', state: this.state() });
+  }
+
+  /** A generation or tag-sampling request from this dashboard failed. */
+  requestFailed(requestId: number, message: string): void {
+    this.post({ type: 'generateFailed', requestId, message });
+  }
+
   addGenerated(view: GeneratedView): void {
     this.generated.push(view);
     if (this.generated.length > MAX_GENERATED) this.generated.shift();
@@ -164,7 +174,8 @@ export class DashboardPanel implements vscode.Disposable {
     this.post({ type: 'suggestedTags', view });
   }
 
-  post(message: HostToWebview): void {
+  /** The only way anything reaches the webview. */
+  private post(message: HostToWebview): void {
     // A hidden webview drops messages; it asks for the full state when it shows again.
     if (this.ready) void this.panel.webview.postMessage(message);
   }

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { hasConditionInput, needsInstances } from '../core/models/modelCapabilities';
+import { runEventText } from '../core/run/runEventText';
 import { RUN_FILES } from '../core/run/runFolder';
 import { readEvents } from '../core/run/eventLog';
 import type { RunRecord } from '../core/run/runIndex';
@@ -82,25 +83,8 @@ export function diversityView(e: DiversityEvent): DiversityView {
 
 /** A log line for an event worth showing in the dashboard's log, else null. */
 export function logLine(e: RunEvent): string | null {
-  const t = e.time.slice(11, 19);
-  switch (e.type) {
-    case 'log':
-      return `${t} ${e.level === 'info' ? '' : `${e.level}: `}${e.message}`;
-    case 'run-started': {
-      const skipped = e.backend.attempts.filter((a) => !a.ok);
-      const why = skipped.map((a) => `${a.name}: ${a.reason ?? 'skipped'}`).join('; ');
-      return (
-        `${t} ${e.resumed ? 'resumed' : 'started'} ${e.runName} at step ${e.startStep} on ${e.backend.name}` +
-        (why ? ` (skipped ${why})` : '')
-      );
-    }
-    case 'checkpoint':
-      return `${t} checkpoint ${e.file} (step ${e.step})`;
-    case 'run-ended':
-      return `${t} ${e.status} at step ${e.step}${e.message ? `: ${e.message}` : ''}`;
-    default:
-      return null;
-  }
+  const text = runEventText(e);
+  return text === null ? null : `${e.time.slice(11, 19)} ${text}`;
 }
 
 export function thinLosses(points: LossPoint[], max = MAX_LOSS_POINTS): LossPoint[] {

@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import * as os from 'node:os';
-import type { JobCommand, JobOutput, RunnerMessage } from '../protocol/runnerCommands';
+import type { JobCommand, JobOutputOf, RunnerMessage } from '../protocol/runnerCommands';
 import type { RunEvent } from '../protocol/runnerEvents';
 
 /**
@@ -10,7 +10,10 @@ import type { RunEvent } from '../protocol/runnerEvents';
  */
 
 export interface RunnerExit {
-  /** Exit code, or null when killed by a signal. */
+  /**
+   * The job's exit code as the runner reported it (its `exit` message), else the process's;
+   * null when killed by a signal before it reported one.
+   */
   code: number | null;
   signal: NodeJS.Signals | null;
   /** The runner's own error message, when it sent one. */
@@ -35,16 +38,17 @@ const DEFAULT_NICENESS = 10;
 
 const STDERR_TAIL_LINES = 40;
 
-export class RunnerProcess {
+export class RunnerProcess<C extends JobCommand = JobCommand> {
   readonly exited: Promise<RunnerExit>;
   private readonly child: ChildProcess;
-  private output: JobOutput | undefined;
+  private output: JobOutputOf<C> | undefined;
+  private reportedCode: number | undefined;
   private error: RunnerExit['error'];
   private stderrLines: string[] = [];
   private alive = true;
 
   constructor(
-    readonly command: JobCommand,
+    readonly command: C,
     private readonly opts: RunnerOptions,
   ) {
     this.child = fork(opts.runnerPath, [], {
@@ -62,7 +66,7 @@ export class RunnerProcess {
         settled = true;
         this.alive = false;
         resolve({
-          code,
+          code: this.reportedCode ?? code,
           signal,
           ...(this.error ? { error: this.error } : {}),
           stderrTail: this.stderrLines.join('\n'),
@@ -90,8 +94,8 @@ export class RunnerProcess {
     return this.alive;
   }
 
-  /** The job's result (generation commands), once the runner has sent it. */
-  get result(): JobOutput | undefined {
+  /** The job's result, once the runner has sent it. */
+  get result(): JobOutputOf<C> | undefined {
     return this.output;
   }
 
@@ -132,7 +136,8 @@ export class RunnerProcess {
         this.opts.onEvent?.(msg.event);
         break;
       case 'result':
-        this.output = msg.output;
+        // The runner answers the command it was sent (src/runner/jobs.ts is typed the same way).
+        this.output = msg.output as JobOutputOf<C>;
         break;
       case 'error':
         this.error = {
@@ -142,6 +147,7 @@ export class RunnerProcess {
         };
         break;
       case 'exit':
+        this.reportedCode = msg.code;
         break;
     }
   }
@@ -170,11 +176,17 @@ export class RunnerProcess {
   }
 }
 
-/** Runs a generation job to its end and returns its output, or throws with the runner's message. */
-export async function runToResult(command: JobCommand, opts: RunnerOptions): Promise<JobOutput> {
+/**
+ * Runs a job to its end and returns its output, typed by the command; throws with the runner's
+ * message when it failed (an error, a non-zero exit code, or no result).
+ */
+export async function runJob<C extends JobCommand>(
+  command: C,
+  opts: RunnerOptions,
+): Promise<JobOutputOf<C>> {
   const runner = new RunnerProcess(command, opts);
   const exit = await runner.exited;
-  if (runner.result && exit.code === 0) return runner.result;
+  if (runner.result !== undefined && exit.code === 0) return runner.result;
   throw new Error(describeExit(exit));
 }
 

@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { configName } from '../core/config/configName';
 import type { JobCommand } from '../protocol/runnerCommands';
 import type { RunEvent, StepEvent } from '../protocol/runnerEvents';
+import { logRunEvent } from './outputLog';
 import { RunnerProcess, type RunnerExit } from './runnerProcess';
 
 /**
@@ -69,33 +70,9 @@ export class Training implements vscode.Disposable {
   }
 
   private handle(e: RunEvent): void {
-    switch (e.type) {
-      case 'run-started':
-        this.runDir = e.runDir;
-        this.log.info(
-          `${e.resumed ? 'resumed' : 'started'} ${e.runName} on ${e.backend.name} (${e.model}, ${e.dataset})`,
-        );
-        for (const a of e.backend.attempts.filter((x) => !x.ok)) {
-          this.log.info(`backend ${a.name} skipped: ${a.reason ?? 'unknown reason'}`);
-        }
-        break;
-      case 'step':
-        this.lastStep = e;
-        break;
-      case 'log':
-        if (e.level === 'error') this.log.error(e.message);
-        else if (e.level === 'warn') this.log.warn(e.message);
-        else this.log.info(e.message);
-        break;
-      case 'checkpoint':
-        this.log.info(`checkpoint ${e.file} at step ${e.step}`);
-        break;
-      case 'run-ended':
-        this.log.info(`run ${e.status} at step ${e.step}${e.message ? `: ${e.message}` : ''}`);
-        break;
-      default:
-        break;
-    }
+    if (e.type === 'run-started') this.runDir = e.runDir;
+    if (e.type === 'step') this.lastStep = e;
+    logRunEvent(this.log, e);
     this.events.fire(e);
   }
 

@@ -1,9 +1,14 @@
-import type { BackendName, RunEvent } from './runnerEvents';
+import type { BackendName, RunEvent, RunStatus } from './runnerEvents';
 
 /**
  * Commands the extension sends to a runner process (over the IPC channel of child_process.fork),
  * and the envelope the runner answers with. One runner process runs one job: a training (which
- * streams events) or a generation (which answers with one result).
+ * streams events, then answers how it ended) or a one-shot job (a sample grid, a generation,
+ * tags: progress as log events, then one result).
+ *
+ * A job is one entry of `RunnerJobs`: its command and the output it answers with. The result
+ * type travels with the command (`JobOutputOf<C>`), so a caller of `runJob(cmd)` gets the right
+ * output without a cast or a check; the runner's executor (src/runner/jobs.ts) is typed the same.
  */
 
 export interface TrainCommand {
@@ -79,13 +84,15 @@ export interface StopCommand {
   type: 'stop';
 }
 
-export type RunnerCommand =
-  TrainCommand | ResumeCommand | SampleCommand | GenerateCommand | TagCommand | StopCommand;
-
-export type JobCommand = Exclude<RunnerCommand, StopCommand>;
+/** How a training ended (the run's events and run.json say the rest). */
+export interface TrainOutput {
+  status: Exclude<RunStatus, 'running'>;
+  step: number;
+  /** The checkpoint a resume would continue from, relative to the run folder. */
+  lastCheckpoint?: string;
+}
 
 export interface SampleOutput {
-  kind: 'sample';
   file: string;
   count: number;
   columns: number;
@@ -93,7 +100,6 @@ export interface SampleOutput {
 }
 
 export interface GenerateOutput {
-  kind: 'generate';
   outDir: string;
   /** Grid PNG whose first cell is the conditioning image. */
   grid: string;
@@ -110,7 +116,6 @@ export interface GenerateOutput {
 }
 
 export interface TagOutput {
-  kind: 'tag';
   tagger: string;
   /** Whether the tagger was trained by this job (the first request on a run). */
   trained: boolean;
@@ -122,10 +127,36 @@ export interface TagOutput {
   }[];
 }
 
-export type JobOutput = SampleOutput | GenerateOutput | TagOutput;
+/** Every job: its command and what it answers with. A new job is one entry here. */
+export interface RunnerJobs {
+  train: { command: TrainCommand; output: TrainOutput };
+  resume: { command: ResumeCommand; output: TrainOutput };
+  sample: { command: SampleCommand; output: SampleOutput };
+  generate: { command: GenerateCommand; output: GenerateOutput };
+  tag: { command: TagCommand; output: TagOutput };
+}
+
+export type JobType = keyof RunnerJobs;
+export type JobCommand = RunnerJobs[JobType]['command'];
+export type JobOutput = RunnerJobs[JobType]['output'];
+/** The output a command's job answers with. */
+export type JobOutputOf<C extends JobCommand> = RunnerJobs[C['type']]['output'];
+
+export type RunnerCommand = JobCommand | StopCommand;
+
+/** Every command type, for the runner's check of what arrives on the channel. */
+export const RUNNER_COMMAND_TYPES: Readonly<Record<RunnerCommand['type'], true>> = {
+  train: true,
+  resume: true,
+  sample: true,
+  generate: true,
+  tag: true,
+  stop: true,
+};
 
 export type RunnerMessage =
   | { type: 'event'; event: RunEvent }
   | { type: 'result'; output: JobOutput }
   | { type: 'error'; message: string; configFile?: string; field?: string }
+  /** The job's verdict (0: done, 1: failed), sent before the process exits with the same code. */
   | { type: 'exit'; code: number };

@@ -161,3 +161,19 @@ export type RunEvent =
   | RunEndedEvent;
 
 export type RunEventType = RunEvent['type'];
+
+/** The event of one type. */
+export type RunEventOf<T extends RunEventType> = Extract<RunEvent, { type: T }>;
+
+/**
+ * A handler for every event type. Consumers that must treat each event (its text, the dashboard's
+ * fold, the Output channel) are written as such a table, so a new event type added to `RunEvent`
+ * is a compile error at each of them until it has its handler.
+ */
+export type RunEventHandlers<R> = { [T in RunEventType]: (e: RunEventOf<T>) => R };
+
+/** Calls the handler of the event's type. */
+export function handleRunEvent<R>(e: RunEvent, handlers: RunEventHandlers<R>): R {
+  // Each entry takes its own type; the union cannot be paired with its entry by the compiler.
+  return (handlers[e.type] as (e: RunEvent) => R)(e);
+}

@@ -1,18 +1,14 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { initBackend } from '../core/backend/backendChain';
-import { loadConfigFile } from '../core/config/loadConfig';
 import { isUserError, UserError } from '../core/errors';
 import { neighboursOfImage } from '../core/instances/imageNeighbours';
-import { trainingImageLoader } from '../core/instances/runDataset';
 import { evaluateRun } from '../core/metrics/evaluateRun';
-import { generateFromInstance } from '../core/sampling/generateFromInstance';
 import { splitTags } from '../core/sampling/conditionRequest';
-import { sampleRun } from '../core/sampling/sampleRun';
-import { tagImages } from '../core/tagging/tagRun';
-import { resumeRun, trainNew, type JobOptions } from '../core/train/trainJob';
-import type { RunEndedEvent } from '../protocol/runnerEvents';
+import type { JobCommand, JobOutputOf, TrainOutput } from '../protocol/runnerCommands';
+import { executeJob, type JobHooks } from './jobs';
 import { ProgressReporter, type OutputMode } from './progressReporter';
+import { logText } from '../core/run/runEventText';
 
 const BACKENDS = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const;
 
@@ -82,17 +78,26 @@ function outputMode(json: boolean | undefined): OutputMode {
   return json ? 'json' : process.stderr.isTTY ? 'tty' : 'plain';
 }
 
-function jobOptions(flags: TrainFlags): JobOptions {
+/** A training on a terminal: its events through the progress reporter, signals to stop it. */
+function trainingHooks(flags: TrainFlags): JobHooks {
   const reporter = new ProgressReporter(outputMode(flags.json));
-  return {
-    steps: flags.steps,
-    backend: flags.backend,
-    onEvent: (e) => reporter.handle(e),
-    shouldStop: stopOnSignals(),
-  };
+  return { onEvent: (e) => reporter.handle(e), shouldStop: stopOnSignals() };
 }
 
-function exitFor(ended: RunEndedEvent): void {
+/** A one-shot job on a terminal: progress and warnings on stderr, stdout kept for the result. */
+const oneShotHooks: JobHooks = {
+  onEvent: (e) => {
+    if (e.type === 'log') process.stderr.write(`${logText(e)}\n`);
+  },
+  shouldStop: () => false,
+};
+
+/** Runs a job as the extension's runner would, with the CLI's hooks. */
+function run<C extends JobCommand>(cmd: C, hooks = oneShotHooks): Promise<JobOutputOf<C>> {
+  return executeJob(cmd, hooks);
+}
+
+function exitFor(ended: TrainOutput): void {
   process.exitCode = ended.status === 'finished' ? 0 : ended.status === 'stopped' ? 130 : 1;
 }
 
@@ -122,10 +127,11 @@ export function buildProgram(): Command {
     .option('--runs-dir <dir>', 'folder that receives the run folder (overrides runsDir)')
     .addOption(backendOption())
     .option('--json', 'print events as JSON lines on stdout instead of a progress bar')
-    .action(async (configFile: string, flags: TrainFlags) => {
-      const config = loadConfigFile(configFile);
-      if (flags.runsDir) config.runsDir = (await import('node:path')).resolve(flags.runsDir);
-      exitFor(await trainNew(config, jobOptions(flags)));
+    .action(async (configPath: string, flags: TrainFlags) => {
+      const { steps, runsDir, backend } = flags;
+      exitFor(
+        await run({ type: 'train', configPath, steps, runsDir, backend }, trainingHooks(flags)),
+      );
     });
 
   program
@@ -140,7 +146,8 @@ export function buildProgram(): Command {
     .addOption(backendOption())
     .option('--json', 'print events as JSON lines on stdout')
     .action(async (runDir: string, flags: TrainFlags) => {
-      exitFor(await resumeRun(runDir, jobOptions(flags)));
+      const { steps, backend } = flags;
+      exitFor(await run({ type: 'resume', runDir, steps, backend }, trainingHooks(flags)));
     });
 
   program
@@ -185,21 +192,19 @@ export function buildProgram(): Command {
           out?: string;
         } & RunFlags,
       ) => {
-        await initBackend(flags.backend);
-        const result = await sampleRun(
+        const result = await run({
+          type: 'sample',
           runDir,
-          {
-            count: flags.count,
-            className: flags.class,
-            tags: flags.tags,
-            addTags: flags.addTags,
-            conditionFile: flags.condition,
-            truncation: flags.truncation,
-            seed: flags.seed,
-            out: flags.out,
-          },
-          (m) => process.stderr.write(`warning: ${m}\n`),
-        );
+          count: flags.count,
+          className: flags.class,
+          tags: flags.tags,
+          addTags: flags.addTags,
+          conditionFile: flags.condition,
+          truncation: flags.truncation,
+          seed: flags.seed,
+          out: flags.out,
+          backend: flags.backend,
+        });
         process.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : `${result.file}\n`);
       },
     );
@@ -245,25 +250,22 @@ export function buildProgram(): Command {
       if ((flags.image === undefined) === (flags.instance === undefined)) {
         throw new UserError('generate: give exactly one of --image <file> and --instance <index>');
       }
-      await initBackend(flags.backend);
       const source =
         flags.image !== undefined ? { image: flags.image } : { instance: flags.instance as number };
-      const trainingImage = 'instance' in source ? await trainingImageLoader(runDir) : undefined;
-      const result = await generateFromInstance(
+      const result = await run({
+        type: 'generate',
         runDir,
-        {
-          source,
-          count: flags.count,
-          candidates: flags.candidates,
-          className: flags.class,
-          tags: flags.tags,
-          addTags: flags.addTags,
-          truncation: flags.truncation,
-          seed: flags.seed,
-          out: flags.out,
-        },
-        trainingImage,
-      );
+        source,
+        count: flags.count,
+        candidates: flags.candidates,
+        className: flags.class,
+        tags: flags.tags,
+        addTags: flags.addTags,
+        truncation: flags.truncation,
+        seed: flags.seed,
+        out: flags.out,
+        backend: flags.backend,
+      });
       process.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : `${result.grid}\n`);
     });
 
@@ -287,12 +289,15 @@ export function buildProgram(): Command {
         runDir: string,
         flags: { image: string[]; top: number; retrain?: boolean; seed: number } & RunFlags,
       ) => {
-        await initBackend(flags.backend);
-        const result = await tagImages(
+        const result = await run({
+          type: 'tag',
           runDir,
-          { images: flags.image, top: flags.top, seed: flags.seed, retrain: flags.retrain },
-          (line) => process.stderr.write(`${line}\n`),
-        );
+          images: flags.image,
+          top: flags.top,
+          seed: flags.seed,
+          retrain: flags.retrain,
+          backend: flags.backend,
+        });
         if (flags.json) {
           process.stdout.write(`${JSON.stringify(result)}\n`);
           return;

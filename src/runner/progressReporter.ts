@@ -1,5 +1,6 @@
 import { SingleBar } from 'cli-progress';
-import type { DiversityEvent, RunEvent } from '../protocol/runnerEvents';
+import { runEventText } from '../core/run/runEventText';
+import type { RunEvent } from '../protocol/runnerEvents';
 
 export type OutputMode = 'json' | 'tty' | 'plain';
 
@@ -47,7 +48,7 @@ export class ProgressReporter {
         if (!this.bar) this.line(`gallery: ${e.file}`);
         break;
       case 'diversity':
-        if (!this.bar) this.line(diversityLine(e));
+        if (!this.bar) this.line(runEventText(e) ?? '');
         break;
       case 'checkpoint':
         if (!this.bar) this.line(`checkpoint: ${e.file}`);
@@ -91,15 +92,4 @@ export function formatSeconds(s: number): string {
     : m > 0
       ? `${m}m${String(sec).padStart(2, '0')}s`
       : `${sec}s`;
-}
-
-/** "variety 78 % of the data's (lowest: square 41 %)": the collapse watch's reading. */
-export function diversityLine(e: DiversityEvent): string {
-  const pct = (v: number): string => `${Math.round(100 * v)} %`;
-  const lowest = [...e.groups].sort((a, b) => a.ratio - b.ratio)[0];
-  return (
-    `variety: samples vary ${pct(e.median)} as much as the data` +
-    (lowest && e.groups.length > 1 ? ` (lowest: ${lowest.name} ${pct(lowest.ratio)})` : '') +
-    (e.collapsed.length ? `; collapsed: ${e.collapsed.join(', ')}` : '')
-  );
 }

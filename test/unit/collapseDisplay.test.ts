@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { diversityLine } from '../../src/runner/progressReporter';
+import { diversityText as diversityLine } from '../../src/core/run/runEventText';
 import type { DiversityEvent } from '../../src/protocol/runnerEvents';
 import { varietyText } from '../../webview/varietyText';
 import { diversitySummary } from '../../webview/varietyText';

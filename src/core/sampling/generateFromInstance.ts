@@ -36,7 +36,7 @@ export interface GenerateOptions extends ConditionRequest {
 }
 
 /** What the runner sends back for a generation, less what the neighbour search adds. */
-export type GenerateResult = Omit<GenerateOutput, 'kind' | 'neighboursStrip' | 'neighbours'>;
+export type GenerateResult = Omit<GenerateOutput, 'neighboursStrip' | 'neighbours'>;
 
 interface Conditioning {
   /** The conditioning image at the model's resolution (for the grid's first cell). */

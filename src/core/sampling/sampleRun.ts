@@ -24,7 +24,7 @@ export interface SampleOptions extends ConditionRequest {
   out?: string;
 }
 
-export type SampleResult = Omit<SampleOutput, 'kind'>;
+export type SampleResult = SampleOutput;
 
 /** Writes a grid of samples from a run's newest checkpoint (EMA generator). */
 export async function sampleRun(
