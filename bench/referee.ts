@@ -53,6 +53,8 @@ async function main(): Promise<void> {
   try {
     const rows: Row[] = [];
     for (const run of runs) {
+      // An IC-GAN draws from an instance, not from a class: it is judged by transfer below.
+      if (isInstanceRun(run)) continue;
       rows.push(await judgeGenerator(judge, run, samples, seed, step));
       if (process.argv.includes('--raw'))
         rows.push(await judgeGenerator(judge, run, samples, seed, step, 'raw'));
