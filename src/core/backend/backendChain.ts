@@ -14,6 +14,7 @@ import type { BackendAttempt, BackendInfo, BackendName } from '../../protocol/ru
 import { UserError } from '../errors';
 import { registerCpuConvKernels } from './cpuConvKernels';
 import { registerWasmConvKernels } from './wasmConvKernels';
+import { registerWasmElementwiseKernels } from './wasmElementwiseKernels';
 import { registerWasmMatMulKernel } from './wasmMatMulKernel';
 import { registerWasmTileKernel } from './wasmTileKernel';
 import { findWasmPathPrefix } from './wasmPaths';
@@ -89,6 +90,7 @@ async function loadBackend(name: BackendName, attempts: BackendAttempt[]): Promi
       registerWasmConvKernels();
       registerWasmMatMulKernel();
       registerWasmTileKernel();
+      registerWasmElementwiseKernels();
       return activateWasm(attempts);
     case 'cpu':
       registerCpuConvKernels();

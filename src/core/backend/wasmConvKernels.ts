@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { convGradGeometry, type ConvGeometry, type Shape4 } from './convGeometry';
+import { heapOffset, NativeKernels } from './wasmNativeKernels';
 
 type Info = tf.TensorInfo;
 type KernelParams = Parameters<tf.KernelFunc>[0];
@@ -244,7 +245,7 @@ function copyTransposed(
 /**
  * Scatters the phases [B, Qh, Qw, sH·sW·Ci] back into space and crops in one pass:
  * dx[b, i, j, :] = phases[b, ⌊u/sH⌋, ⌊v/sW⌋, phase (u mod sH, v mod sW)] with u, v = i, j + crop.
- * (The backend's DepthToSpace is a scalar loop several times slower than this copy.)
+ * (The backend's DepthToSpace is a scalar loop; this is native/icganKernels.c's SIMD copy.)
  */
 function interleavePhases(
   backend: BackendWasm,
@@ -253,24 +254,17 @@ function interleavePhases(
   rows: AxisPlan,
   cols: AxisPlan,
 ): Info {
-  const [, qH, qW, phaseChannels] = shape4(phases);
+  const [, qH, qW] = shape4(phases);
   const out = backend.makeOutput([g.batch, g.inH, g.inW, g.inC], 'float32');
-  const src = heapF32(backend, phases);
-  const dst = heapF32(backend, out);
-  let d = 0;
-  for (let b = 0; b < g.batch; b++) {
-    for (let i = 0; i < g.inH; i++) {
-      const u = i + rows.cropStart;
-      const rowBase = (b * qH + Math.floor(u / g.sH)) * qW;
-      const rowPhase = (u % g.sH) * g.sW;
-      for (let j = 0; j < g.inW; j++) {
-        const v = j + cols.cropStart;
-        const phase = rowPhase + (v % g.sW);
-        const s = (rowBase + Math.floor(v / g.sW)) * phaseChannels + phase * g.inC;
-        for (let c = 0; c < g.inC; c++) dst[d++] = src[s + c] ?? 0;
-      }
-    }
-  }
+  NativeKernels.for(backend).run(
+    'interleave_phases',
+    [
+      heapOffset(backend, phases),
+      heapOffset(backend, out),
+      ...[g.batch, g.inH, g.inW, g.inC, qH, qW, g.sH, g.sW, rows.cropStart, cols.cropStart],
+    ],
+    g.batch * g.inH * g.inW * g.inC,
+  );
   return out;
 }
 
@@ -322,8 +316,19 @@ function conv2d(
   return runKernel(backend, tf.Conv2D, { x, filter }, attrs);
 }
 
-function transpose(backend: BackendWasm, x: Info, perm: number[]): Info {
-  return runKernel(backend, tf.Transpose, { x }, { perm });
+/** A rank-4 transpose on our threaded SIMD kernel (the stock one is a scalar loop). */
+function transpose(backend: BackendWasm, x: Info, perm: Shape4): Info {
+  const shape = shape4(x);
+  const out = backend.makeOutput(
+    perm.map((p) => shape[p] as number),
+    'float32',
+  );
+  NativeKernels.for(backend).run(
+    'transpose4',
+    [heapOffset(backend, x), heapOffset(backend, out), ...shape, ...perm],
+    tf.util.sizeFromShape(shape),
+  );
+  return out;
 }
 
 /** Copies the first size[1] rows and size[2] columns of every image of an NHWC x. */
