@@ -267,3 +267,56 @@ void interleave_phases(const float *phases, float *dx, int batch, int h, int w, 
     }
   }
 }
+
+// ---- col2im: the conv input gradient as one matrix product -------------------------------------
+//
+// A forward conv reads input pixel (oy·sh + ky − padT, ox·sw + kx − padL) for output pixel
+// (oy, ox) and tap (ky, kx). The input gradient is col2im(dy·Wᵀ), where row b·OH·OW + oy·OW + ox,
+// column (ky·KW + kx)·C + c of dy·Wᵀ is what that output pixel sends back through that tap.
+// (The filter gradient as Pᵀ·dy, P the im2col patch matrix, measured slower than the dilated
+// conv of wasmConvKernels.ts: XNNPACK's fully-connected op is slow with a long inner axis.)
+
+static inline void copy_or_zero(const float *src, float *dst, int n, int inside) {
+  int k = 0;
+  if (inside) {
+    for (; k + 4 <= n; k += 4) wasm_v128_store(dst + k, wasm_v128_load(src + k));
+    for (; k < n; k++) dst[k] = src[k];
+  } else {
+    v128_t zero = wasm_f32x4_splat(0.0f);
+    for (; k + 4 <= n; k += 4) wasm_v128_store(dst + k, zero);
+    for (; k < n; k++) dst[k] = 0.0f;
+  }
+}
+
+// dx [B, H, W, C] = the sum, for every input pixel, of the P-shaped `cols` entries that read it
+// (a gather, so parts never write the same element). Split on the B·H rows of dx.
+EXPORT(col2im)
+void col2im(const float *cols, float *dx, int batch, int h, int w, int c, int oh, int ow, int kh,
+            int kw, int sh, int sw, int padt, int padl, int part, int parts) {
+  int rows = batch * h;
+  long rowLen = (long)kh * kw * c;
+  SPLIT(rows, 1, part, parts, lo, hi)
+  for (int r = lo; r < hi; r++) {
+    int b = r / h, iy = r % h;
+    float *o = dx + (long)r * w * c;
+    for (int ix = 0; ix < w; ix++, o += c) {
+      copy_or_zero(o, o, c, 0);
+      for (int ky = 0; ky < kh; ky++) {
+        int ty = iy + padt - ky;
+        if (ty < 0 || ty % sh != 0 || ty / sh >= oh) continue;
+        int oy = ty / sh;
+        for (int kx = 0; kx < kw; kx++) {
+          int tx = ix + padl - kx;
+          if (tx < 0 || tx % sw != 0 || tx / sw >= ow) continue;
+          int ox = tx / sw;
+          const float *s = cols + (((long)b * oh + oy) * ow + ox) * rowLen + (ky * kw + kx) * c;
+          int k = 0;
+          for (; k + 4 <= c; k += 4) {
+            wasm_v128_store(o + k, wasm_f32x4_add(wasm_v128_load(o + k), wasm_v128_load(s + k)));
+          }
+          for (; k < c; k++) o[k] += s[k];
+        }
+      }
+    }
+  }
+}

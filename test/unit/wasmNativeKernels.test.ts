@@ -10,6 +10,10 @@ import {
   registerWasmElementwiseKernels,
   unregisterWasmElementwiseKernels,
 } from '../../src/core/backend/wasmElementwiseKernels';
+import {
+  registerWasmConvKernels,
+  unregisterWasmConvKernels,
+} from '../../src/core/backend/wasmConvKernels';
 import { NativeKernels, setParallelMinElements } from '../../src/core/backend/wasmNativeKernels';
 import { type BackendWasm, getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 
@@ -78,6 +82,7 @@ const BINARY_CASES: [string, number[], number[]][] = [
 describe('wasm native kernels (native/icganKernels.c)', function () {
   before(async function () {
     await initBackend('wasm');
+    await tf.setBackend('wasm');
   });
 
   it('plan broadcasts as one [outer, mid, inner] block or hands them back', function () {
@@ -185,6 +190,43 @@ describe('wasm native kernels (native/icganKernels.c)', function () {
         tf.dispose([x, ours, stock]);
       });
     }
+  }
+
+  // Conv2DBackpropInput with ≥ 16 dx channels: matrix product + col2im.
+  const CONV_CASES: [string, number[], number, number, number | 'same' | 'valid'][] = [
+    ['k4 s2 same b3', [3, 9, 7, 16], 4, 2, 'same'],
+    ['k3 s1 same b1', [1, 6, 5, 17], 3, 1, 'same'],
+    ['k5 s3 valid b2', [2, 11, 13, 24], 5, 3, 'valid'],
+    ['k4 s2 pad 1 b2', [2, 8, 8, 20], 4, 2, 1],
+    ['k2 s2 valid b4', [4, 6, 6, 32], 2, 2, 'valid'],
+  ];
+  for (const [name, xShape, k, s, pad] of CONV_CASES) {
+    it(`conv input gradient ${name} [${xShape}]: matches the stock kernel`, function () {
+      const outC = 7;
+      const x = fixed(xShape, 11) as tf.Tensor4D;
+      const w = fixed([k, k, xShape[3] as number, outC], 12) as tf.Tensor4D;
+      const y = tf.conv2d(x, w, s, pad);
+      const dy = fixed(y.shape, 13) as tf.Tensor4D;
+      const run = () => tf.conv2dTranspose(dy, w, x.shape, s, pad);
+      const ours = bothThreadings(run);
+      unregisterWasmConvKernels();
+      let stock: tf.Tensor;
+      try {
+        stock = run();
+      } finally {
+        registerWasmConvKernels();
+      }
+      const a = ours.dataSync();
+      const e = stock.dataSync();
+      let worst = 0;
+      let size = 0;
+      for (let j = 0; j < e.length; j++) {
+        worst = Math.max(worst, Math.abs((a[j] as number) - (e[j] as number)));
+        size = Math.max(size, Math.abs(e[j] as number));
+      }
+      assert.ok(size > 0 && worst <= 1e-5 * size, `max |diff| ${worst} at scale ${size}`);
+      tf.dispose([x, w, y, dy, ours, stock]);
+    });
   }
 
   it('batch-norm gradients equal the stock kernels within float32 rounding', function () {

@@ -58,6 +58,56 @@ function uninstallKernel(config: tf.KernelConfig, restore: tf.KernelConfig | und
   if (restore !== undefined) tf.registerKernel(restore);
 }
 
+// ---- as matrix products (im2col / col2im) -----------------------------------------------------
+
+/** The patch-matrix arguments of native/icganKernels.c's col2im. */
+function patchArgs(g: ConvGeometry): number[] {
+  return [
+    g.batch,
+    g.inH,
+    g.inW,
+    g.inC,
+    g.outH,
+    g.outW,
+    g.kH,
+    g.kW,
+    g.sH,
+    g.sW,
+    g.padTop,
+    g.padLeft,
+  ];
+}
+
+/**
+ * From this many dx channels on, the input gradient is one matrix product and col2im rather
+ * than the sub-pixel conv: measured 1.8–2.9× faster at DCGAN's 128→64 and 64→32 layers, 4× slower
+ * at 32→3, where col2im's channel runs are too short for SIMD and the product too narrow.
+ */
+const GEMM_MIN_CHANNELS = 16;
+
+/** dx = col2im(dy·Wᵀ), W the filter as [KH·KW·Ci, Co]: no zero taps, unlike the sub-pixel conv. */
+function backpropInputGemm(backend: BackendWasm, dy: Info, filter: Info, g: ConvGeometry): Info {
+  const rows = g.batch * g.outH * g.outW;
+  const patch = g.kH * g.kW * g.inC;
+  return withIntermediates(backend, (temp) => {
+    const dy3 = temp(reshape(backend, dy, [1, rows, g.outC]));
+    const w3 = temp(reshape(backend, filter, [1, patch, g.outC]));
+    const attrs: tf.BatchMatMulAttrs = { transposeA: false, transposeB: true };
+    const cols = temp(runKernel(backend, tf.BatchMatMul, { a: dy3, b: w3 }, attrs));
+    const dx = temp(backend.makeOutput([g.batch, g.inH, g.inW, g.inC], 'float32'));
+    NativeKernels.for(backend).run(
+      'col2im',
+      [heapOffset(backend, cols), heapOffset(backend, dx), ...patchArgs(g)],
+      rows * patch,
+    );
+    return dx;
+  });
+}
+
+function reshape(backend: BackendWasm, x: Info, shape: number[]): Info {
+  return runKernel(backend, tf.Reshape, { x }, { shape });
+}
+
 // ---- Conv2DBackpropFilter --------------------------------------------------------------------
 
 /**
@@ -168,6 +218,7 @@ function backpropInput(params: KernelParams): Info {
     'Conv2DBackpropInput (wasm, XNNPACK)',
   );
   checkDy(dy, g, 'Conv2DBackpropInput');
+  if (g.inC >= GEMM_MIN_CHANNELS) return backpropInputGemm(backend, dy, filter, g);
   const rows = planAxis(g.inH, g.kH, g.sH, g.padTop, g.outH);
   const cols = planAxis(g.inW, g.kW, g.sW, g.padLeft, g.outW);
   return withIntermediates(backend, (temp) => {

@@ -25,6 +25,7 @@ export const NATIVE_KERNELS = [
   'colsum_tree',
   'transpose4',
   'interleave_phases',
+  'col2im',
 ] as const;
 export type NativeKernelName = (typeof NATIVE_KERNELS)[number];
 
@@ -215,7 +216,7 @@ export function heapOffset(backend: BackendWasm, t: TensorInfo): number {
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const { module, memory, control, names, part } = workerData;
-const { exports } = new wasmApi.Instance(module, { env: { memory } });
+const { exports } = new WebAssembly.Instance(module, { env: { memory } });
 const fns = names.map((n) => exports[n]);
 const c = new Int32Array(control, 0, ${ARGS_BYTE_OFFSET / 4});
 const args = new Float64Array(control, ${ARGS_BYTE_OFFSET}, ${MAX_ARGS});
