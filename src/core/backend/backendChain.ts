@@ -90,7 +90,8 @@ async function loadBackend(name: BackendName, attempts: BackendAttempt[]): Promi
       registerWasmConvKernels();
       registerWasmMatMulKernel();
       registerWasmTileKernel();
-      registerWasmElementwiseKernels();
+      // ICGAN_WASM_NATIVE=0 keeps tfjs-wasm's own element-wise kernels (before/after comparisons).
+      if (process.env['ICGAN_WASM_NATIVE'] !== '0') registerWasmElementwiseKernels();
       return activateWasm(attempts);
     case 'cpu':
       registerCpuConvKernels();

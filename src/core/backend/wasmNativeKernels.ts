@@ -53,6 +53,7 @@ const PARTS = 2;
 const ARG_COUNT = 3;
 const DONE = 4;
 const READY = 5;
+const FAILED = 6;
 const ARGS_BYTE_OFFSET = 64;
 const MAX_ARGS = 24;
 const STOP = -1;
@@ -145,6 +146,9 @@ export class NativeKernels {
       if (done === parts - 1) break;
       Atomics.wait(c, DONE, done);
     }
+    if (Atomics.exchange(c, FAILED, 0) !== 0) {
+      throw new Error(`${kernel}: a WASM kernel pool thread failed (its error is on stderr)`);
+    }
   }
 
   /** Ends the pool's workers. */
@@ -230,7 +234,13 @@ for (;;) {
   if (kernel === ${STOP}) break;
   const parts = c[${PARTS}];
   if (part < parts) {
-    fns[kernel](...args.subarray(0, c[${ARG_COUNT}]), part, parts);
+    try {
+      fns[kernel](...args.subarray(0, c[${ARG_COUNT}]), part, parts);
+    } catch (err) {
+      // The calling thread is blocked until DONE: report through the control block, not events.
+      Atomics.store(c, ${FAILED}, 1);
+      require('node:fs').writeSync(2, 'icgan wasm kernel pool: ' + String((err && err.stack) || err) + require('node:os').EOL);
+    }
     Atomics.add(c, ${DONE}, 1);
     Atomics.notify(c, ${DONE});
   }
