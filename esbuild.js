@@ -95,6 +95,9 @@ function copyWasmBinaries() {
     path.join(wasmOut, 'tfjs-backend-wasm-threaded-simd.js'),
     path.join(wasmOut, 'tfjs-backend-wasm-threaded-simd.worker.js'),
     path.join('src', 'core', 'backend', 'wasmPthreadWorker.js'),
+    // Our own kernels (src/core/backend/wasmNativeKernels.ts; built by scripts/build-wasm.sh).
+    path.join('src', 'core', 'backend', 'icganKernels.wasm'),
+    path.join('src', 'core', 'backend', 'icganKernels-shared.wasm'),
   ]) {
     fs.copyFileSync(file, path.join('dist', path.basename(file)));
   }

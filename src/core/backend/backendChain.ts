@@ -14,6 +14,7 @@ import type { BackendAttempt, BackendInfo, BackendName } from '../../protocol/ru
 import { UserError } from '../errors';
 import { registerCpuConvKernels } from './cpuConvKernels';
 import { registerWasmConvKernels } from './wasmConvKernels';
+import { registerWasmElementwiseKernels } from './wasmElementwiseKernels';
 import { registerWasmMatMulKernel } from './wasmMatMulKernel';
 import { registerWasmTileKernel } from './wasmTileKernel';
 import { takeFloats } from './tensorRead';
@@ -90,6 +91,8 @@ async function loadBackend(name: BackendName, attempts: BackendAttempt[]): Promi
       registerWasmConvKernels();
       registerWasmMatMulKernel();
       registerWasmTileKernel();
+      // ICGAN_WASM_NATIVE=0 keeps tfjs-wasm's own element-wise kernels (before/after comparisons).
+      if (process.env['ICGAN_WASM_NATIVE'] !== '0') registerWasmElementwiseKernels();
       return activateWasm(attempts);
     case 'cpu':
       registerCpuConvKernels();

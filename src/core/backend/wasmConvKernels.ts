@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { convGradGeometry, type ConvGeometry, type Shape4 } from './convGeometry';
+import { heapOffset, NativeKernels } from './wasmNativeKernels';
 
 type Info = tf.TensorInfo;
 type KernelParams = Parameters<tf.KernelFunc>[0];
@@ -55,6 +56,56 @@ function uninstallKernel(config: tf.KernelConfig, restore: tf.KernelConfig | und
   if (current?.kernelFunc !== config.kernelFunc) return;
   tf.unregisterKernel(config.kernelName, config.backendName);
   if (restore !== undefined) tf.registerKernel(restore);
+}
+
+// ---- as matrix products (im2col / col2im) -----------------------------------------------------
+
+/** The patch-matrix arguments of native/icganKernels.c's col2im. */
+function patchArgs(g: ConvGeometry): number[] {
+  return [
+    g.batch,
+    g.inH,
+    g.inW,
+    g.inC,
+    g.outH,
+    g.outW,
+    g.kH,
+    g.kW,
+    g.sH,
+    g.sW,
+    g.padTop,
+    g.padLeft,
+  ];
+}
+
+/**
+ * From this many dx channels on, the input gradient is one matrix product and col2im rather
+ * than the sub-pixel conv: measured 1.8–2.9× faster at DCGAN's 128→64 and 64→32 layers, 4× slower
+ * at 32→3, where col2im's channel runs are too short for SIMD and the product too narrow.
+ */
+const GEMM_MIN_CHANNELS = 16;
+
+/** dx = col2im(dy·Wᵀ), W the filter as [KH·KW·Ci, Co]: no zero taps, unlike the sub-pixel conv. */
+function backpropInputGemm(backend: BackendWasm, dy: Info, filter: Info, g: ConvGeometry): Info {
+  const rows = g.batch * g.outH * g.outW;
+  const patch = g.kH * g.kW * g.inC;
+  return withIntermediates(backend, (temp) => {
+    const dy3 = temp(reshape(backend, dy, [1, rows, g.outC]));
+    const w3 = temp(reshape(backend, filter, [1, patch, g.outC]));
+    const attrs: tf.BatchMatMulAttrs = { transposeA: false, transposeB: true };
+    const cols = temp(runKernel(backend, tf.BatchMatMul, { a: dy3, b: w3 }, attrs));
+    const dx = temp(backend.makeOutput([g.batch, g.inH, g.inW, g.inC], 'float32'));
+    NativeKernels.for(backend).run(
+      'col2im',
+      [heapOffset(backend, cols), heapOffset(backend, dx), ...patchArgs(g)],
+      rows * patch,
+    );
+    return dx;
+  });
+}
+
+function reshape(backend: BackendWasm, x: Info, shape: number[]): Info {
+  return runKernel(backend, tf.Reshape, { x }, { shape });
 }
 
 // ---- Conv2DBackpropFilter --------------------------------------------------------------------
@@ -167,6 +218,7 @@ function backpropInput(params: KernelParams): Info {
     'Conv2DBackpropInput (wasm, XNNPACK)',
   );
   checkDy(dy, g, 'Conv2DBackpropInput');
+  if (g.inC >= GEMM_MIN_CHANNELS) return backpropInputGemm(backend, dy, filter, g);
   const rows = planAxis(g.inH, g.kH, g.sH, g.padTop, g.outH);
   const cols = planAxis(g.inW, g.kW, g.sW, g.padLeft, g.outW);
   return withIntermediates(backend, (temp) => {
@@ -244,7 +296,7 @@ function copyTransposed(
 /**
  * Scatters the phases [B, Qh, Qw, sH·sW·Ci] back into space and crops in one pass:
  * dx[b, i, j, :] = phases[b, ⌊u/sH⌋, ⌊v/sW⌋, phase (u mod sH, v mod sW)] with u, v = i, j + crop.
- * (The backend's DepthToSpace is a scalar loop several times slower than this copy.)
+ * (The backend's DepthToSpace is a scalar loop; this is native/icganKernels.c's SIMD copy.)
  */
 function interleavePhases(
   backend: BackendWasm,
@@ -253,24 +305,17 @@ function interleavePhases(
   rows: AxisPlan,
   cols: AxisPlan,
 ): Info {
-  const [, qH, qW, phaseChannels] = shape4(phases);
+  const [, qH, qW] = shape4(phases);
   const out = backend.makeOutput([g.batch, g.inH, g.inW, g.inC], 'float32');
-  const src = heapF32(backend, phases);
-  const dst = heapF32(backend, out);
-  let d = 0;
-  for (let b = 0; b < g.batch; b++) {
-    for (let i = 0; i < g.inH; i++) {
-      const u = i + rows.cropStart;
-      const rowBase = (b * qH + Math.floor(u / g.sH)) * qW;
-      const rowPhase = (u % g.sH) * g.sW;
-      for (let j = 0; j < g.inW; j++) {
-        const v = j + cols.cropStart;
-        const phase = rowPhase + (v % g.sW);
-        const s = (rowBase + Math.floor(v / g.sW)) * phaseChannels + phase * g.inC;
-        for (let c = 0; c < g.inC; c++) dst[d++] = src[s + c] ?? 0;
-      }
-    }
-  }
+  NativeKernels.for(backend).run(
+    'interleave_phases',
+    [
+      heapOffset(backend, phases),
+      heapOffset(backend, out),
+      ...[g.batch, g.inH, g.inW, g.inC, qH, qW, g.sH, g.sW, rows.cropStart, cols.cropStart],
+    ],
+    g.batch * g.inH * g.inW * g.inC,
+  );
   return out;
 }
 
@@ -322,8 +367,19 @@ function conv2d(
   return runKernel(backend, tf.Conv2D, { x, filter }, attrs);
 }
 
-function transpose(backend: BackendWasm, x: Info, perm: number[]): Info {
-  return runKernel(backend, tf.Transpose, { x }, { perm });
+/** A rank-4 transpose on our threaded SIMD kernel (the stock one is a scalar loop). */
+function transpose(backend: BackendWasm, x: Info, perm: Shape4): Info {
+  const shape = shape4(x);
+  const out = backend.makeOutput(
+    perm.map((p) => shape[p] as number),
+    'float32',
+  );
+  NativeKernels.for(backend).run(
+    'transpose4',
+    [heapOffset(backend, x), heapOffset(backend, out), ...shape, ...perm],
+    tf.util.sizeFromShape(shape),
+  );
+  return out;
 }
 
 /** Copies the first size[1] rows and size[2] columns of every image of an NHWC x. */
