@@ -9,7 +9,7 @@ import type { GeneratedView, WebviewToHost } from '../protocol/webviewMessages';
 import type { DashboardPanel } from './dashboardPanel';
 import { logRunEvent } from './outputLog';
 import { runJob } from './runnerProcess';
-import type { Studio } from './studio';
+import type { StudioContext } from './studioContext';
 import { workspaceConfigs } from './targets';
 
 /** Tags the tagger lists per image (the dashboard shows them all). */
@@ -43,7 +43,7 @@ interface OneShot<C extends OneShotCommand> {
  * output; trust, progress, the log and errors are `runOneShot`'s.
  */
 export class OneShotJobs {
-  constructor(private readonly studio: Studio) {}
+  constructor(private readonly studio: StudioContext) {}
 
   /**
    * Runs one job: checks trust, shows progress (the runner's log lines), logs, reports a failure.

@@ -10,6 +10,7 @@ import { DASHBOARD_VIEW_TYPE, DashboardPanel, type DashboardHost } from './dashb
 import { OneShotJobs } from './oneShotJobs';
 import type { RunnerOptions } from './runnerProcess';
 import { readSettings, runnerEnv, type StudioSettings } from './settings';
+import type { StudioContext } from './studioContext';
 import { Trainings } from './trainings';
 
 /**
@@ -18,7 +19,7 @@ import { Trainings } from './trainings';
  * dashboard asks. Trainings (trainings.ts) and one-shot jobs (oneShotJobs.ts) hang off it;
  * commands are thin calls into them. Disposing it kills every runner.
  */
-export class Studio implements vscode.Disposable, DashboardHost {
+export class Studio implements vscode.Disposable, DashboardHost, StudioContext {
   readonly log: vscode.LogOutputChannel;
   readonly dashboards = new Map<string, DashboardPanel>();
   readonly trainings = new Trainings(this);

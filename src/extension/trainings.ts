@@ -5,7 +5,7 @@ import type { JobCommand } from '../protocol/runnerCommands';
 import { describeExit } from './runnerProcess';
 import { runnerEnv } from './settings';
 import { TrainingStatusBar } from './statusBar';
-import type { Studio } from './studio';
+import type { StudioContext } from './studioContext';
 import { Training } from './training';
 
 /**
@@ -17,7 +17,7 @@ export class Trainings implements vscode.Disposable {
   private readonly statusBar = new TrainingStatusBar();
   private statusBarTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly studio: Studio) {}
+  constructor(private readonly studio: StudioContext) {}
 
   get(configPath: string): Training | undefined {
     return this.running.get(configPath);
