@@ -149,12 +149,13 @@ function relErr(a: Float32Array, b: Float32Array): number {
   return worst;
 }
 
-async function main(): Promise<void> {
+/** Kernels and two training steps on webgpu against `reference` (wasm in tests, cpu on a GPU box). */
+export async function compareWithWebgpu(reference: 'wasm' | 'cpu'): Promise<KernelCheckReport> {
   const results: Record<string, Record<string, Float32Array>> = {};
   const leaks: Record<string, number> = {};
   let adapter: GpuAdapterInfo | null = null;
   const losses: Record<string, number[]> = {};
-  for (const backend of ['wasm', 'webgpu'] as const) {
+  for (const backend of [reference, 'webgpu'] as const) {
     const report = await initBackend(backend);
     if (backend === 'webgpu') adapter = report.adapter ?? null;
     const r = await readAll(kernels);
@@ -165,13 +166,17 @@ async function main(): Promise<void> {
     losses[backend] = [...(r['cgan.losses'] ?? []), ...(r['icgan.losses'] ?? [])];
   }
   const errors: Record<string, number> = {};
-  const wasm = results.wasm!;
+  const ref = results[reference]!;
   const gpu = results.webgpu!;
-  for (const [k, v] of Object.entries(wasm)) {
+  for (const [k, v] of Object.entries(ref)) {
     const group = k.includes('.G/') ? `${k.split('.')[0]}.weights` : k;
     errors[group] = Math.max(errors[group] ?? 0, relErr(gpu[k] ?? new Float32Array(0), v));
   }
-  const report: KernelCheckReport = { adapter, errors, leaks, losses };
+  return { adapter, errors, leaks, losses };
+}
+
+async function main(): Promise<void> {
+  const report = await compareWithWebgpu('wasm');
   process.stdout.write(`${JSON.stringify(report)}\n`);
 }
 
