@@ -13,12 +13,9 @@ npx esbuild bench/deviceCheck/deviceCheck.ts --bundle --platform=node --target=n
   --external:onnxruntime-node --external:sharp --outfile="$OUT/deviceCheck.js" --log-level=warning
 cp node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm "$OUT/"
 # webgpu: its JS and only this platform's dawn.node.
-mkdir -p "$OUT/node_modules/webgpu"
-(cd node_modules/webgpu && find . -path ./dist -prune -o -type f -print | grep -v '\.node$' |
-  xargs -I{} cp --parents {} "../../$OUT/node_modules/webgpu/")
-mkdir -p "$OUT/node_modules/webgpu/dist"
-cp node_modules/webgpu/dist/*.js node_modules/webgpu/dist/*.mjs "$OUT/node_modules/webgpu/dist/" 2>/dev/null || true
-cp node_modules/webgpu/dist/linux-x64.dawn.node "$OUT/node_modules/webgpu/dist/"
+mkdir -p "$OUT/node_modules/webgpu/dist/linux-x64"
+cp node_modules/webgpu/{package.json,index.js,LICENSE.md} "$OUT/node_modules/webgpu/"
+cp node_modules/webgpu/dist/linux-x64/dawn.node "$OUT/node_modules/webgpu/dist/linux-x64/"
 # The loader only: the GPU's own driver brings its ICD (nvidia_icd.json).
 cp -L "$(ldconfig -p | awk '/libvulkan.so.1 /{print $NF; exit}' || true)" "$OUT/lib/" 2>/dev/null ||
   cp -L .cache/lavapipe/lib/libvulkan.so.1 "$OUT/lib/"
