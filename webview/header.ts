@@ -16,6 +16,11 @@ export function backendSummary(backend: BackendInfo): string {
     parts.push(`· ${backend.threads} thread${backend.threads === 1 ? '' : 's'}`);
     if (backend.simd !== null) parts.push(backend.simd ? '· SIMD' : '· no SIMD');
   }
+  const a = backend.adapter;
+  if (a) {
+    const named = [a.vendor, a.architecture, a.description].filter(Boolean).join(' · ');
+    parts.push(`· ${named || 'unnamed adapter'}${a.software ? ' (software)' : ''}`);
+  }
   return parts.join(' ');
 }
 

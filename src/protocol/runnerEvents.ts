@@ -5,7 +5,16 @@
  * webview, so it must not import anything with side effects.
  */
 
-export type BackendName = 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
+export type BackendName = 'tfjs-node-gpu' | 'tfjs-node' | 'webgpu' | 'wasm' | 'cpu';
+
+/** The GPU behind the webgpu backend, as its WebGPU adapter reports it. */
+export interface GpuAdapterInfo {
+  vendor: string;
+  architecture: string;
+  description: string;
+  /** A CPU rasteriser (lavapipe, SwiftShader, llvmpipe): correct but slower than wasm. */
+  software: boolean;
+}
 
 export interface BackendAttempt {
   name: BackendName;
@@ -22,6 +31,8 @@ export interface BackendInfo {
   attempts: BackendAttempt[];
   threads: number;
   simd: boolean | null;
+  /** The adapter of the webgpu backend; absent for the others. */
+  adapter?: GpuAdapterInfo;
 }
 
 export type RunStatus = 'running' | 'finished' | 'failed' | 'stopped';

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { initBackend } from '../core/backend/backendChain';
+import { releaseWebgpu } from '../core/backend/webgpuBackend';
 import { isUserError, UserError } from '../core/errors';
 import { neighboursOfImage } from '../core/instances/imageNeighbours';
 import { evaluateRun } from '../core/metrics/evaluateRun';
@@ -10,7 +11,7 @@ import { executeJob, type JobHooks } from './jobs';
 import { ProgressReporter, type OutputMode } from './progressReporter';
 import { logText } from '../core/run/runEventText';
 
-const BACKENDS = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const;
+const BACKENDS = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'webgpu', 'wasm', 'cpu'] as const;
 
 /** Flags of every command that loads a run: which backend, and JSON output. */
 interface RunFlags {
@@ -428,15 +429,22 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (err) {
-    const debug = program.opts<{ debug?: boolean }>().debug ?? argv.includes('--debug');
-    if (debug && err instanceof Error) process.stderr.write(`${err.stack ?? err.message}\n`);
-    else if (isUserError(err)) process.stderr.write(`icgan: error: ${err.message}\n`);
-    else {
-      const first = (err instanceof Error ? err.message : String(err)).split('\n')[0];
-      process.stderr.write(`icgan: internal error: ${first} (run with --debug for details)\n`);
-    }
-    process.exitCode = 1;
+    reportError(program, argv, err);
+  } finally {
+    // Dawn's instance keeps Node alive (webgpu backend); the CLI is done with it.
+    releaseWebgpu();
   }
+}
+
+function reportError(program: Command, argv: string[], err: unknown): void {
+  const debug = program.opts<{ debug?: boolean }>().debug ?? argv.includes('--debug');
+  if (debug && err instanceof Error) process.stderr.write(`${err.stack ?? err.message}\n`);
+  else if (isUserError(err)) process.stderr.write(`icgan: error: ${err.message}\n`);
+  else {
+    const first = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    process.stderr.write(`icgan: internal error: ${first} (run with --debug for details)\n`);
+  }
+  process.exitCode = 1;
 }
 
 if (require.main === module) void main(process.argv);

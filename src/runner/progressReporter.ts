@@ -1,6 +1,6 @@
 import { SingleBar } from 'cli-progress';
 import { runEventText } from '../core/run/runEventText';
-import type { RunEvent } from '../protocol/runnerEvents';
+import type { RunEvent, RunStartedEvent } from '../protocol/runnerEvents';
 
 export type OutputMode = 'json' | 'tty' | 'plain';
 
@@ -21,7 +21,7 @@ export class ProgressReporter {
     switch (e.type) {
       case 'run-started':
         this.line(
-          `${e.resumed ? 'resuming' : 'training'} ${e.model} in ${e.runDir} (${e.backend.name}; ` +
+          `${e.resumed ? 'resuming' : 'training'} ${e.model} in ${e.runDir} (${backendLabel(e.backend)}; ` +
             `G ${e.parameters.generator.toLocaleString('en')} / D ${e.parameters.discriminator.toLocaleString('en')} parameters)`,
         );
         if (this.mode === 'tty') this.startBar(e.startStep, e.totalSteps);
@@ -92,4 +92,12 @@ export function formatSeconds(s: number): string {
     : m > 0
       ? `${m}m${String(sec).padStart(2, '0')}s`
       : `${sec}s`;
+}
+
+/** "webgpu on NVIDIA · ampere · …", the backend with its GPU adapter when it has one. */
+function backendLabel(b: RunStartedEvent['backend']): string {
+  const a = b.adapter;
+  if (!a) return b.name;
+  const named = [a.vendor, a.architecture, a.description].filter(Boolean).join(' · ');
+  return `${b.name} on ${named || 'an unnamed adapter'}${a.software ? ' (software)' : ''}`;
 }

@@ -18,6 +18,7 @@ import { registerWasmElementwiseKernels } from './wasmElementwiseKernels';
 import { registerWasmMatMulKernel } from './wasmMatMulKernel';
 import { registerWasmTileKernel } from './wasmTileKernel';
 import { takeFloats } from './tensorRead';
+import { NoGpuAdapter, registerWebgpu } from './webgpuBackend';
 import { findWasmPathPrefix } from './wasmPaths';
 import {
   discardWasmBackend,
@@ -32,7 +33,13 @@ export type { BackendAttempt, BackendName } from '../../protocol/runnerEvents';
 export type BackendReport = BackendInfo;
 
 /** Fastest first: what 'auto' tries. */
-export const BACKEND_ORDER: readonly BackendName[] = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];
+export const BACKEND_ORDER: readonly BackendName[] = [
+  'tfjs-node-gpu',
+  'tfjs-node',
+  'webgpu',
+  'wasm',
+  'cpu',
+];
 
 const NATIVE_PACKAGES = {
   'tfjs-node-gpu': {
@@ -57,9 +64,17 @@ export async function initBackend(requested: BackendName | 'auto'): Promise<Back
   for (const name of candidates) {
     const started = performance.now();
     try {
+      // A forced webgpu takes a software adapter too (tests, checks); auto wants a real GPU.
+      const adapter = name === 'webgpu' ? await registerWebgpu(requested === 'webgpu') : null;
       const tfBackend = await loadBackend(name, attempts);
       attempts.push({ name, ok: true, ms: elapsed(started) });
-      return { name, tfBackend, attempts, ...(await capabilities(name)) };
+      return {
+        name,
+        tfBackend,
+        attempts,
+        ...(await capabilities(name)),
+        ...(adapter ? { adapter } : {}),
+      };
     } catch (err) {
       attempts.push({ name, ok: false, reason: reasonFor(name, err), ms: elapsed(started) });
     }
@@ -86,6 +101,8 @@ async function loadBackend(name: BackendName, attempts: BackendAttempt[]): Promi
     case 'tfjs-node':
       nodeRequire(NATIVE_PACKAGES[name].module);
       return activate('tensorflow');
+    case 'webgpu':
+      return activate('webgpu');
     case 'wasm':
       setWasmPaths(findWasmPathPrefix());
       registerWasmConvKernels();
@@ -145,6 +162,7 @@ async function capabilities(name: BackendName): Promise<{ threads: number; simd:
         simd: Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')),
       };
     case 'cpu':
+    case 'webgpu':
       return { threads: 1, simd: null };
     default:
       // libtensorflow sizes its intra-op thread pool to the core count.
@@ -153,6 +171,7 @@ async function capabilities(name: BackendName): Promise<{ threads: number; simd:
 }
 
 function reasonFor(name: BackendName, err: unknown): string {
+  if (err instanceof NoGpuAdapter) return err.message;
   if (name === 'tfjs-node-gpu' || name === 'tfjs-node') {
     const pkg = NATIVE_PACKAGES[name];
     if (isMissingModule(err, pkg.module)) {

@@ -3,7 +3,7 @@
  * what a `*.icgan.json` file may contain; these types mirror it after defaults are applied.
  */
 
-export type BackendChoice = 'auto' | 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
+export type BackendChoice = 'auto' | 'tfjs-node-gpu' | 'tfjs-node' | 'webgpu' | 'wasm' | 'cpu';
 
 export interface ShapesDataConfig {
   source: 'shapes';
