@@ -37,9 +37,14 @@ describe('initBackend', function () {
       [
         ['tfjs-node-gpu', false],
         ['tfjs-node', false],
+        ['webgpu', false],
         ['wasm', true],
       ],
     );
+    // No Vulkan loader or only a software adapter here: auto skips webgpu and says why in one line.
+    const webgpu = report.attempts[2]?.reason ?? '';
+    assert.match(webgpu, /Vulkan|adapter|dawn\.node/);
+    assert.doesNotMatch(webgpu, /\n/);
     for (const attempt of report.attempts.slice(0, 2)) {
       assert.match(attempt.reason ?? '', /^module not installed \(@tensorflow\/tfjs-node/);
       assert.doesNotMatch(attempt.reason ?? '', /\n/);

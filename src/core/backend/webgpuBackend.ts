@@ -2,6 +2,8 @@
 // package, dawn.node). Dawn drives Vulkan on Linux, Metal on macOS and D3D12 on Windows, so a
 // GPU trains without CUDA or a download at install time. Software adapters (lavapipe,
 // SwiftShader) work but are slower than wasm: 'auto' skips them, `--backend webgpu` takes them.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GpuAdapterInfo } from '../../protocol/runnerEvents';
 
@@ -45,10 +47,33 @@ export function missingVulkanHint(env: NodeJS.ProcessEnv = process.env): string 
   return 'no Vulkan adapter: needs the Vulkan loader (libvulkan.so.1) and a GPU driver with a Vulkan ICD (e.g. nvidia_icd.json, mesa-vulkan-drivers)';
 }
 
+/**
+ * Whether the dynamic loader can find libvulkan.so.1 (Linux): in LD_LIBRARY_PATH or in the loader's
+ * cache. Checked before dawn.node loads, because Dawn prints "Couldn't load Vulkan" on stderr when
+ * it is missing — noise on every `auto` start of a machine without Vulkan. Elsewhere, and where
+ * the cache can't be read, Dawn itself decides.
+ */
+export function vulkanLoaderFindable(
+  env: NodeJS.ProcessEnv = process.env,
+  cacheFile = '/etc/ld.so.cache',
+): boolean {
+  if (process.platform !== 'linux') return true;
+  const lib = 'libvulkan.so.1';
+  for (const dir of (env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean)) {
+    if (fs.existsSync(path.join(dir, lib))) return true;
+  }
+  try {
+    return fs.readFileSync(cacheFile).includes(lib);
+  } catch {
+    return true;
+  }
+}
+
 let dawn: { gpu: GpuLike; module: DawnModule } | null = null;
 
 async function loadDawn(): Promise<{ gpu: GpuLike; module: DawnModule }> {
   if (dawn) return dawn;
+  if (!vulkanLoaderFindable()) throw new NoGpuAdapter(missingVulkanHint());
   let module: DawnModule;
   try {
     // ESM-only package, loaded at run time and kept out of the bundle (dawn.node is native).
