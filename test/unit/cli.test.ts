@@ -58,7 +58,10 @@ describe('icgan CLI (dist/cli.js)', function () {
     assert.equal(steps.code, 1);
     assert.match(steps.stderr, /--steps must be a positive integer, got '0'/);
     const backend = icgan(['train', 'x.icgan.json', '--backend', 'tpu'], dir);
-    assert.match(backend.stderr, /Allowed choices are auto, tfjs-node-gpu, tfjs-node, webgpu, wasm, cpu/);
+    assert.match(
+      backend.stderr,
+      /Allowed choices are auto, tfjs-node-gpu, tfjs-node, webgpu, wasm, cpu/,
+    );
     const resume = icgan(['resume', path.join(dir, 'nope')], dir);
     assert.equal(resume.code, 1);
     assert.match(resume.stderr, /^icgan: error: .*nope: not a run folder/);
