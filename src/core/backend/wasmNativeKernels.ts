@@ -5,10 +5,13 @@
 // Threads: with tfjs-wasm's threaded build the memory is shared, and a pool of worker_threads —
 // one fewer than the backend's thread count, the calling thread being the last — instantiates
 // the same module on the same memory. A call publishes the kernel and its arguments in a small
-// SharedArrayBuffer, wakes the pool with Atomics.notify, runs part 0 itself and waits (Atomics)
-// for the others; every kernel computes only its (part, parts) share, split on whole rows, so a
-// result is bit-identical for any thread count. With the single-threaded build, or for small
-// tensors where waking threads costs more than it saves, the calling thread does everything.
+// SharedArrayBuffer and wakes the pool with Atomics.notify; then every thread, the caller too,
+// claims parts from an atomic counter until none are left, and the caller waits only for parts a
+// worker has claimed. So a worker the OS has not scheduled (a busy 2-core machine) or that never
+// woke costs nothing: the caller does its parts. Every kernel computes only its (part, parts)
+// share, split on whole rows, so a result is bit-identical for any thread count and for whoever
+// runs a part. With the single-threaded build, or for small tensors where waking threads costs
+// more than it saves, the calling thread does everything.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -54,11 +57,19 @@ const ARG_COUNT = 3;
 const DONE = 4;
 const READY = 5;
 const FAILED = 6;
+/** The next unclaimed part; past `parts` once a call's parts are all claimed. */
+const NEXT = 7;
 const ARGS_BYTE_OFFSET = 64;
 const MAX_ARGS = 24;
 const STOP = -1;
 
 const POOL_START_TIMEOUT_MS = 30_000;
+
+/**
+ * How long the caller waits for a part a worker claimed. A part takes milliseconds; a worker that
+ * has not finished one in this time has died, and waiting longer would hang training silently.
+ */
+const PART_TIMEOUT_MS = 120_000;
 
 type KernelFn = (...args: number[]) => void;
 
@@ -133,18 +144,32 @@ export class NativeKernels {
     }
     if (args.length > MAX_ARGS) throw new Error(`${kernel}: too many arguments`);
     const c = this.control;
+    // The arguments are written before NEXT is reset (a sequentially consistent store), and a
+    // worker reads them only after claiming a part from NEXT: it always sees this call's. A worker
+    // late from the previous call finds NEXT past `parts` (a pool's parts never change) and idles.
     this.args.set(args);
     c[KERNEL] = index;
     c[PARTS] = parts;
     c[ARG_COUNT] = args.length;
     Atomics.store(c, DONE, 0);
+    Atomics.store(c, NEXT, 0);
     Atomics.add(c, GENERATION, 1);
     Atomics.notify(c, GENERATION);
-    fn(...args, 0, parts);
+    for (let part = Atomics.add(c, NEXT, 1); part < parts; part = Atomics.add(c, NEXT, 1)) {
+      fn(...args, part, parts);
+      Atomics.add(c, DONE, 1);
+    }
+    const deadline = Date.now() + PART_TIMEOUT_MS;
     for (;;) {
       const done = Atomics.load(c, DONE);
-      if (done === parts - 1) break;
-      Atomics.wait(c, DONE, done);
+      if (done === parts) break;
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new Error(
+          `${kernel}: a WASM kernel pool thread did not finish its part in ${PART_TIMEOUT_MS / 1000} s (ICGAN_WASM_THREADS=1 runs without the pool)`,
+        );
+      }
+      Atomics.wait(c, DONE, done, left);
     }
     if (Atomics.exchange(c, FAILED, 0) !== 0) {
       throw new Error(`${kernel}: a WASM kernel pool thread failed (its error is on stderr)`);
@@ -230,14 +255,13 @@ let seen = 0;
 for (;;) {
   Atomics.wait(c, ${GENERATION}, seen);
   seen = Atomics.load(c, ${GENERATION});
-  const kernel = c[${KERNEL}];
-  if (kernel === ${STOP}) break;
+  if (c[${KERNEL}] === ${STOP}) break;
   const parts = c[${PARTS}];
-  if (part < parts) {
+  for (let p = Atomics.add(c, ${NEXT}, 1); p < parts; p = Atomics.add(c, ${NEXT}, 1)) {
     try {
-      fns[kernel](...args.subarray(0, c[${ARG_COUNT}]), part, parts);
+      fns[c[${KERNEL}]](...args.subarray(0, c[${ARG_COUNT}]), p, parts);
     } catch (err) {
-      // The calling thread is blocked until DONE: report through the control block, not events.
+      // The calling thread waits for DONE: report through the control block, not events.
       Atomics.store(c, ${FAILED}, 1);
       require('node:fs').writeSync(2, 'icgan wasm kernel pool: ' + String((err && err.stack) || err) + require('node:os').EOL);
     }
