@@ -211,9 +211,18 @@ function benchConfig(workload: Workload): TrainConfig {
       path.join(__dirname, 'bench.icgan.json'),
     );
   }
-  // The example as the project resolves it, with a smaller (generated) data set.
-  const raw = JSON.parse(fs.readFileSync(ICGAN_EXAMPLE, 'utf8')) as { data: { count: number } };
+  // The example as the project resolves it, with a smaller (generated) data set, and the
+  // architecture trainStep.py mirrors: batch-norm D, one minibatch statistic over the batch, the
+  // non-saturating loss and β1 0.5 (the example's recipe uses spectral norm, groups of 4 and hinge;
+  // trainStep.py has neither, and the parameter counts must match).
+  const raw = JSON.parse(fs.readFileSync(ICGAN_EXAMPLE, 'utf8')) as {
+    data: { count: number };
+    model: Record<string, unknown>;
+    training: Record<string, unknown>;
+  };
   raw.data.count = DATA_COUNT;
+  Object.assign(raw.model, { dNorm: 'batch', groupSize: 0 });
+  Object.assign(raw.training, { loss: 'nonsaturating', beta1: 0.5 });
   return resolveConfig(raw, ICGAN_EXAMPLE);
 }
 
