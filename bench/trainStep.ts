@@ -17,7 +17,10 @@
  *
  *   npx tsx bench/trainStep.ts [--reps N] [--warmup N] [--backends wasm,cpu]
  *                              [--workloads dcgan,icgan,ss] [--coretypes env,SkylakeX]
- *                              [--threads 2] [--no-torch] [--json out.json]
+ *                              [--threads 2] [--no-torch] [--json out.json] [--software-gpu]
+ *
+ * webgpu is timed on a hardware adapter only; a software one (lavapipe, SwiftShader) is skipped
+ * with its name unless --software-gpu (a check that the path runs, not a speed figure).
  *
  * PyTorch uses --threads threads (default 2: both cores) with OMP_WAIT_POLICY=PASSIVE; the
  * table shows how many threads tfjs-wasm reports (getThreadsCount()). GFLOP/s uses an analytic count of the multiply-adds of
@@ -61,7 +64,7 @@ import { describeInstall, ensureTorchPeer, PeerError, type TorchPeer } from './p
 import { flag, loadAvg, log, median } from './harness';
 import { takeFloats } from '../src/core/backend/tensorRead';
 
-const BACKENDS = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const;
+const BACKENDS = ['tfjs-node-gpu', 'tfjs-node', 'webgpu', 'wasm', 'cpu'] as const;
 type Backend = (typeof BACKENDS)[number];
 const WORKLOADS = ['dcgan', 'icgan', 'ss'] as const;
 type Workload = (typeof WORKLOADS)[number];
@@ -373,7 +376,13 @@ async function ssChild(reps: number, warmup: number): Promise<Partial<TfjsRow>> 
 async function child(backend: Backend, workload: Workload, reps: number, warmup: number) {
   const row: TfjsRow = { backend, workload, ok: false };
   try {
-    row.threads = (await initBackend(backend)).threads;
+    const report = await initBackend(backend);
+    row.threads = report.threads;
+    if (report.adapter?.software && !process.argv.includes('--software-gpu')) {
+      row.reason = `only a software adapter (${report.adapter.description}); --software-gpu times it`;
+      process.stdout.write(`\n${ROW_MARK}${JSON.stringify(row)}\n`);
+      return;
+    }
   } catch (err) {
     row.reason = (err as Error).message.replace(/^backend '[^']+' could not be loaded: /, '');
     process.stdout.write(`\n${ROW_MARK}${JSON.stringify(row)}\n`);
@@ -397,6 +406,7 @@ function runTfjs(backend: Backend, workload: Workload, reps: number, warmup: num
       __filename,
       ...['--child', backend, '--workload', workload],
       ...['--reps', String(reps), '--warmup', String(warmup)],
+      ...process.argv.filter((a) => a === '--software-gpu'),
     ],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 },
   );
