@@ -25,7 +25,8 @@ export function checkVsix(file: string, target: Target): VsixReport {
     if (!header) continue;
     const built = `${header.os}-${header.cpus.join('+')}`;
     natives.push({ name: entry.name, built });
-    if (header.os !== target.os || !header.cpus.every((cpu) => cpu === target.cpu)) {
+    // A universal Mach-O passes when it has a slice for the target: macOS loads that slice.
+    if (header.os !== target.os || !header.cpus.includes(target.cpu)) {
       problems.push(`${entry.name} is built for ${built}, not ${target.id}`);
     }
   }
