@@ -6,7 +6,10 @@ import { zipEntries } from './zipEntries';
 export interface VsixReport {
   /** Archive paths of the native files, each with what its header says. */
   natives: { name: string; built: string }[];
-  /** Problems: a native file for another platform, a required one missing, the wrong manifest. */
+  /**
+   * Problems: a native file for another platform, a required one missing, another platform's
+   * webgpu folder, the wrong manifest.
+   */
   problems: string[];
   bytes: number;
 }
@@ -25,10 +28,19 @@ export function checkVsix(file: string, target: Target): VsixReport {
     if (!header) continue;
     const built = `${header.os}-${header.cpus.join('+')}`;
     natives.push({ name: entry.name, built });
-    if (header.os !== target.os || !header.cpus.every((cpu) => cpu === target.cpu)) {
+    // A universal Mach-O passes when it has a slice for the target: macOS loads that slice.
+    if (header.os !== target.os || !header.cpus.includes(target.cpu)) {
       problems.push(`${entry.name} is built for ${built}, not ${target.id}`);
     }
   }
+  // Other platforms' webgpu folders also hold licence texts the header check does not see.
+  const dawnDirs = new Set(
+    entries
+      .map((e) => /^extension\/node_modules\/webgpu\/dist\/([^/]+)\//.exec(e.name)?.[1])
+      .filter((dir) => dir !== undefined && dir !== target.webgpuDist),
+  );
+  for (const dir of dawnDirs)
+    problems.push(`node_modules/webgpu/dist/${dir}/ is not ${target.id}'s`);
   for (const pattern of target.required) {
     if (!entries.some((e) => pattern.test(e.name))) problems.push(`missing: ${pattern.source}`);
   }

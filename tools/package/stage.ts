@@ -15,7 +15,7 @@ import type { Target } from './targets';
 const COPIED = ['README.md', 'LICENSE', 'dist', 'schemas', 'media', 'examples', '.vscodeignore'];
 
 /** The packages the bundles leave external and the runner requires at run time. */
-const RUNTIME_PACKAGES = ['sharp', 'onnxruntime-node'] as const;
+const RUNTIME_PACKAGES = ['sharp', 'onnxruntime-node', 'webgpu'] as const;
 
 interface Manifest {
   dependencies?: Record<string, string>;
@@ -75,6 +75,24 @@ export function stage(
   log(`${target.id}: npm ${args.join(' ')}`);
   execFileSync('npm', args, { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
   pruneOnnxRuntime(path.join(dir, 'node_modules', 'onnxruntime-node'), target);
+  pruneWebgpu(path.join(dir, 'node_modules', 'webgpu'), target);
+}
+
+/**
+ * webgpu carries dawn.node for five platforms (~130 MB): keep the target's dist folder, whose
+ * Windows DLLs dawn.node loads from beside itself. index.js needs nothing else of the package but
+ * package.json (its "type": "module"); its dependencies (debug, @webgpu/types) serve its build
+ * scripts and types, and .vscodeignore leaves them out.
+ */
+export function pruneWebgpu(pkg: string, target: Target): void {
+  const dist = path.join(pkg, 'dist');
+  for (const dir of fs.readdirSync(dist)) {
+    if (dir !== target.webgpuDist) fs.rmSync(path.join(dist, dir), { recursive: true });
+  }
+  const missing = target.webgpuFiles.filter(
+    (f) => !fs.existsSync(path.join(dist, target.webgpuDist, f)),
+  );
+  if (missing.length) throw new Error(`webgpu for ${target.id} lacks ${missing.join(', ')}`);
 }
 
 /**

@@ -3,8 +3,9 @@ import type { NativeCpu, NativeOs } from './nativeHeader';
 /**
  * The platforms a .vsix is built for, and the native files each must carry. Only the runner loads
  * native code, from node_modules next to the bundles: sharp (its libvips, one @img package per
- * platform) and onnxruntime-node (the fast k-NN; its npm package carries every platform's CPU
- * binaries, so packaging keeps only the target's).
+ * platform), onnxruntime-node (the fast k-NN) and webgpu (Dawn's dawn.node, the webgpu backend).
+ * The last two carry every platform's binaries in one npm package, so packaging keeps only the
+ * target's.
  */
 export interface Target {
   /** VS Code's target name (`vsce package --target`). */
@@ -17,6 +18,10 @@ export interface Target {
    * (darwin-x64 since 1.2x), so the .vsix leaves it out and the runner searches on tfjs.
    */
   onnxFiles: readonly string[] | null;
+  /** The folder of node_modules/webgpu/dist/ that webgpu's index.js loads dawn.node from. */
+  webgpuDist: string;
+  /** The native files in that folder that the webgpu backend loads. */
+  webgpuFiles: readonly string[];
   /** Archive paths (regexes) of native files that must be present. */
   required: readonly RegExp[];
 }
@@ -40,7 +45,7 @@ const ONNX_DARWIN = ['onnxruntime_binding.node', 'libonnxruntime.1.dylib'];
 // DirectML.dll, dxcompiler.dll and dxil.dll serve the DirectML and WebGPU providers only.
 const ONNX_WIN32 = ['onnxruntime_binding.node', 'onnxruntime.dll'];
 
-export const TARGETS: readonly Target[] = [
+const PLATFORMS: readonly Omit<Target, 'webgpuDist' | 'webgpuFiles'>[] = [
   {
     id: 'linux-x64',
     os: 'linux',
@@ -104,6 +109,34 @@ export const TARGETS: readonly Target[] = [
     ],
   },
 ];
+
+/**
+ * webgpu's own rule (its index.js): `dist/${process.platform}-${arch}`, where arch is 'universal'
+ * on macOS — one fat dawn.node serves both Mac CPUs.
+ */
+const webgpuDist = (os: NativeOs, cpu: string): string =>
+  `${os}-${os === 'darwin' ? 'universal' : cpu}`;
+
+// Windows' dawn.node compiles shaders with the DirectX compilers it loads from its own folder.
+const DAWN_FILES: Record<NativeOs, readonly string[]> = {
+  linux: ['dawn.node'],
+  darwin: ['dawn.node'],
+  win32: ['dawn.node', 'd3dcompiler_47.dll', 'dxcompiler.dll'],
+};
+
+export const TARGETS: readonly Target[] = PLATFORMS.map((platform) => {
+  const dist = webgpuDist(platform.os, platform.cpu);
+  const files = DAWN_FILES[platform.os];
+  const dawn = files.map(
+    (f) => new RegExp(`^extension/node_modules/webgpu/dist/${dist}/${f.replace(/\./g, '\\.')}$`),
+  );
+  return {
+    ...platform,
+    webgpuDist: dist,
+    webgpuFiles: files,
+    required: [...platform.required, ...dawn],
+  };
+});
 
 export function findTarget(id: string): Target {
   const target = TARGETS.find((t) => t.id === id);

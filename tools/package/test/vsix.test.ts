@@ -9,8 +9,9 @@ import { zipEntries } from '../zipEntries';
 
 /**
  * The .vsix files `npm run package` wrote (run it first; `npm run test:package` does not build).
- * Each must hold only its platform's native files, and all of them; the one for this machine must
- * also load its natives as the installed extension's runner does.
+ * Each must hold only its platform's native files, and all of them (dawn.node from webgpu's dist
+ * folder for the target, no other platform's folder); the one for this machine must also load its
+ * natives as the installed extension's runner does.
  */
 const root = path.resolve(__dirname, '..', '..', '..');
 const host = `${process.platform}-${process.arch}`;
@@ -42,6 +43,21 @@ describe('per-platform .vsix archives', () => {
       if (!target.onnxFiles) {
         assert.ok(!names.some((n) => n.includes('node_modules/onnxruntime-node/')));
       }
+      // webgpu: the target's dist folder only, and of the rest just what index.js loads.
+      const webgpu = 'extension/node_modules/webgpu/';
+      assert.deepEqual(
+        names
+          .filter(
+            (n) => n.startsWith(webgpu) && !n.startsWith(`${webgpu}dist/${target.webgpuDist}/`),
+          )
+          .sort(),
+        ['LICENSE.md', 'index.js', 'package.json'].map((f) => webgpu + f),
+      );
+      const dawn = `${webgpu}dist/${target.webgpuDist}/dawn.node`;
+      assert.ok(
+        report.natives.some((n) => n.name === dawn),
+        dawn,
+      );
     });
   }
 
@@ -52,10 +68,16 @@ describe('per-platform .vsix archives', () => {
     const problems = checkVsix(file, x64).problems.join('\n');
     assert.match(problems, /libonnxruntime\.so\.1 is built for linux-arm64, not linux-x64/);
     assert.match(problems, /missing: .*sharp-linux-x64/);
+    assert.match(
+      problems,
+      /webgpu\/dist\/linux-arm64\/dawn\.node is built for linux-arm64, not linux-x64/,
+    );
+    assert.match(problems, /missing: .*webgpu\\\/dist\\\/linux-x64\\\/dawn/);
+    assert.match(problems, /node_modules\/webgpu\/dist\/linux-arm64\/ is not linux-x64's/);
     assert.match(problems, /TargetPlatform="linux-x64"/);
   });
 
-  it(`the ${host} .vsix loads sharp and onnxruntime-node from its own node_modules`, function () {
+  it(`the ${host} .vsix loads sharp, onnxruntime-node and webgpu from its own node_modules`, function () {
     const target = TARGETS.find((t) => t.id === host);
     const file = target && path.join(root, vsixName(target));
     if (!target || !file || !fs.existsSync(file)) this.skip();
@@ -68,12 +90,19 @@ describe('per-platform .vsix archives', () => {
         fs.writeFileSync(out, entry.read());
       }
       const ext = path.join(dir, 'extension');
-      const probe = `
-        const sharp = require('sharp');
+      // From dist/, where the runner's bundle resolves its external packages: up to node_modules.
+      // webgpu is ESM, imported as webgpuBackend.ts does; create() is not called (no GPU here).
+      const probe = path.join(ext, 'dist', 'vsix-probe.cjs');
+      fs.mkdirSync(path.dirname(probe), { recursive: true });
+      fs.writeFileSync(
+        probe,
+        `const sharp = require('sharp');
         const ort = require('onnxruntime-node');
-        console.log(typeof sharp, typeof ort.InferenceSession.create, Object.keys(sharp.versions).length > 0);`;
-      const out = execFileSync(process.execPath, ['-e', probe], { cwd: ext, encoding: 'utf8' });
-      assert.equal(out.trim(), 'function function true');
+        import('webgpu').then((dawn) => console.log(typeof sharp, typeof ort.InferenceSession.create,
+          Object.keys(sharp.versions).length > 0, typeof dawn.create, typeof dawn.globals.GPUDevice));`,
+      );
+      const out = execFileSync(process.execPath, [probe], { cwd: dir, encoding: 'utf8' });
+      assert.equal(out.trim(), 'function function true function function');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
