@@ -55,7 +55,6 @@ import type { InstanceIndex } from '../src/core/instances/instanceIndex';
 import { ConvGan } from '../src/core/models/convGan';
 import { BATCH_STATS } from '../src/core/models/layers';
 import { countParameters, gradientsByName, type VariableMap } from '../src/core/models/paramStore';
-import { l2Normalise } from '../src/core/neighbours/cosineKnn';
 import { Rng } from '../src/core/random/rng';
 import { Adam } from '../src/core/train/adam';
 import { TrainingSession } from '../src/core/train/trainingSession';
@@ -63,6 +62,7 @@ import { coreLabel, peerChildEnv, usableCoretypes } from './peers/openblas';
 import { describeInstall, ensureTorchPeer, PeerError, type TorchPeer } from './peers/torchPeer';
 import { flag, loadAvg, log, median } from './harness';
 import { takeFloats } from '../src/core/backend/tensorRead';
+import { syntheticInstances } from '../test/support/syntheticInstances';
 
 const BACKENDS = ['tfjs-node-gpu', 'tfjs-node', 'webgpu', 'wasm', 'cpu'] as const;
 type Backend = (typeof BACKENDS)[number];
@@ -231,29 +231,6 @@ function benchConfig(workload: Workload): TrainConfig {
 
 function shapesData(cfg: TrainConfig): ImageDataset {
   return createShapesDataset(cfg.data as never);
-}
-
-/**
- * A stand-in instance index of the right size: unit-norm random features of the extractor's
- * dimension and fixed neighbourhoods. The step costs the same whatever the features are.
- */
-function syntheticInstances(count: number, dim: number, k: number): InstanceIndex {
-  const neighbours = new Int32Array(count * k);
-  for (let i = 0; i < count; i++) {
-    for (let j = 0; j < k; j++) neighbours[i * k + j] = (i + 1 + j * 97) % count;
-  }
-  return {
-    count,
-    dim,
-    k,
-    features: l2Normalise(new Rng(7).normals(count * dim), count, dim),
-    neighbours,
-    kthDistance: new Float32Array(count),
-    representatives: new Int32Array(0),
-    labels: null,
-    conditions: null,
-    conditionDim: 0,
-  };
 }
 
 async function timeSteps(

@@ -6,29 +6,9 @@ import { initBackend } from '../../src/core/backend/backendChain';
 import { releaseWebgpu } from '../../src/core/backend/webgpuBackend';
 import { resolveConfig } from '../../src/core/config/loadConfig';
 import { createShapesDataset } from '../../src/core/data/shapesDataset';
-import type { InstanceIndex } from '../../src/core/instances/instanceIndex';
-import { l2Normalise } from '../../src/core/neighbours/cosineKnn';
-import { Rng } from '../../src/core/random/rng';
 import { TrainingSession } from '../../src/core/train/trainingSession';
 import { compareWithWebgpu } from '../../test/webgpu/kernelCheck';
-
-function instances(count: number, dim: number, k: number): InstanceIndex {
-  const neighbours = new Int32Array(count * k);
-  for (let i = 0; i < count; i++)
-    for (let j = 0; j < k; j++) neighbours[i * k + j] = (i + 1 + j * 97) % count;
-  return {
-    count,
-    dim,
-    k,
-    features: l2Normalise(new Rng(7).normals(count * dim), count, dim),
-    neighbours,
-    kthDistance: new Float32Array(count),
-    representatives: new Int32Array(0),
-    labels: null,
-    conditions: null,
-    conditionDim: 0,
-  };
-}
+import { syntheticInstances } from '../../test/support/syntheticInstances';
 
 /** Median ms per training step (after warm-up: shader compilation happens in the first steps). */
 async function timeStep(type: 'dcgan' | 'icgan', batchSize: number, reps: number): Promise<number> {
@@ -45,7 +25,7 @@ async function timeStep(type: 'dcgan' | 'icgan', batchSize: number, reps: number
   const session = new TrainingSession(
     cfg,
     data,
-    type === 'icgan' ? instances(data.count, 128, 16) : null,
+    type === 'icgan' ? syntheticInstances(data.count, 128, 16) : null,
   );
   for (let i = 0; i < 3; i++) await session.trainStep();
   const before = tf.memory().numTensors;

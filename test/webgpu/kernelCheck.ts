@@ -5,11 +5,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/core/backend/backendChain';
 import { resolveConfig } from '../../src/core/config/loadConfig';
 import { createShapesDataset } from '../../src/core/data/shapesDataset';
-import type { InstanceIndex } from '../../src/core/instances/instanceIndex';
-import { l2Normalise } from '../../src/core/neighbours/cosineKnn';
-import { Rng } from '../../src/core/random/rng';
 import { TrainingSession } from '../../src/core/train/trainingSession';
 import type { GpuAdapterInfo } from '../../src/protocol/runnerEvents';
+import { syntheticInstances } from '../support/syntheticInstances';
 
 export interface KernelCheckReport {
   adapter: GpuAdapterInfo | null;
@@ -87,24 +85,6 @@ async function readAll(
   return values;
 }
 
-function instancesFor(count: number, dim: number, k: number): InstanceIndex {
-  const neighbours = new Int32Array(count * k);
-  for (let i = 0; i < count; i++)
-    for (let j = 0; j < k; j++) neighbours[i * k + j] = (i + 1 + j * 7) % count;
-  return {
-    count,
-    dim,
-    k,
-    features: l2Normalise(new Rng(7).normals(count * dim), count, dim),
-    neighbours,
-    kthDistance: new Float32Array(count),
-    representatives: new Int32Array(0),
-    labels: null,
-    conditions: null,
-    conditionDim: 0,
-  };
-}
-
 /** Two training steps: their losses, then every generator weight. */
 async function steps(
   type: 'cgan' | 'icgan',
@@ -124,7 +104,7 @@ async function steps(
   const session = new TrainingSession(
     cfg,
     data,
-    type === 'icgan' ? instancesFor(data.count, 16, 4) : null,
+    type === 'icgan' ? syntheticInstances(data.count, 16, 4) : null,
   );
   const losses: number[] = [];
   let afterFirst = 0;
