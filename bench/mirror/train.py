@@ -74,8 +74,16 @@ class Trainer:
             idx = torch.randint(0, self.images.shape[0], (n,), generator=self.gen)
         return self.images[idx], (self.labels[idx] if self.labels is not None else None)
 
+    def lr_scale(self):
+        # training.lrDecay: the last fraction of the run over which both step sizes fall linearly to 0.
+        d, total = self.t.get("lrDecay", 0), self.t["steps"]
+        start = total * (1 - d)
+        return 1.0 if d <= 0 or self.step < start else max(0.0, (total - self.step) / (total - start))
+
     def train_step(self):
         spec, loss = self.spec, self.t["loss"]
+        scale = self.lr_scale()
+        self.opt_g.lr, self.opt_d.lr = self.t["gLr"] * scale, self.t["dLr"] * scale
         for _ in range(self.t["dStepsPerG"]):
             real, labels = self.draw(self.t["batchSize"])
             aug = self.t.get("augment")

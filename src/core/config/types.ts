@@ -117,6 +117,8 @@ export interface TrainingConfig {
   beta1: number;
   beta2: number;
   dStepsPerG: number;
+  /** The last fraction of the run over which gLr and dLr fall linearly to 0 (0: constant). */
+  lrDecay: number;
   emaDecay: number;
   logEvery: number;
   /** Loss magnitude treated as divergence. */

@@ -43,10 +43,14 @@ export class Adam {
     }
   }
 
-  /** Applies one update from gradients keyed like the parameters. */
-  apply(grads: TensorMap): void {
+  /**
+   * Applies one update from gradients keyed like the parameters, with the step size scaled by
+   * `lrScale` (a schedule's multiplier; the moments do not depend on it).
+   */
+  apply(grads: TensorMap, lrScale = 1): void {
     this.iterations++;
-    const { learningRate, beta1, beta2 } = this.settings;
+    const { beta1, beta2 } = this.settings;
+    const learningRate = this.settings.learningRate * lrScale;
     const t = this.iterations;
     // PyTorch's (and the paper's) placement of ε: added to the bias-corrected √v̂. Folding the
     // correction into the step size instead (as this engine first did) scales ε by 1/√(1−β2ᵗ),

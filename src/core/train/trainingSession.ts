@@ -35,6 +35,7 @@ import { readFloats, takeFloats } from '../backend/tensorRead';
 import { computeStandingStats, type ConditionSource } from '../sampling/standingStats';
 import { Adam } from './adam';
 import { emaDecayAt, updateEma } from './ema';
+import { lrScaleAt } from './lrSchedule';
 import { augments, diffAugment } from './diffAugment';
 import { classLoss, discriminatorLoss, generatorLoss } from './losses';
 
@@ -220,8 +221,9 @@ export class TrainingSession {
 
   /** One generator update preceded by `dStepsPerG` discriminator updates. */
   async trainStep(): Promise<StepStats> {
-    const { batchSize, loss, dStepsPerG } = this.config.training;
+    const { batchSize, loss, dStepsPerG, steps, lrDecay } = this.config.training;
     const { model } = this;
+    const lrScale = lrScaleAt(this.step, steps, lrDecay);
     const gVars = [...model.generatorParams.values()];
     const dVars = [...model.discriminatorParams.values()];
     let last: tf.Tensor1D | undefined;
@@ -252,7 +254,7 @@ export class TrainingSession {
       }, dVars);
       const dGrads = gradientsByName(model.discriminatorParams, grads);
       this.probe?.discriminatorUpdate(real, cond, z, dGrads);
-      this.optD.apply(dGrads);
+      this.optD.apply(dGrads, lrScale);
       last = tf.tidy(
         () => tf.concat([tf.reshape(value, [1]), probs as tf.Tensor1D]) as tf.Tensor1D,
       );
@@ -268,7 +270,7 @@ export class TrainingSession {
     }, gVars);
     const gNamed = gradientsByName(model.generatorParams, gGrads);
     this.probe?.generatorUpdate(z, gNamed);
-    this.optG.apply(gNamed);
+    this.optG.apply(gNamed, lrScale);
     updateEma(
       this.ema,
       model.generatorParams,
