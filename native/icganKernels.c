@@ -1,5 +1,6 @@
 // IC-GAN Studio's own WASM kernels for tfjs-backend-wasm: the memory copies around the conv
-// gradients, element-wise arithmetic and the channel reductions of batch norm, in SIMD.
+// gradients, element-wise arithmetic (tanh included), the channel reductions of batch norm and
+// small matrix products, in SIMD.
 //
 // The module imports tfjs-wasm's own WebAssembly.Memory ("env"."memory"), so every pointer below
 // is a tensor's byte offset on that heap and the kernels read and write tensor data in place.
