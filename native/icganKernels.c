@@ -1,5 +1,6 @@
 // IC-GAN Studio's own WASM kernels for tfjs-backend-wasm: the memory copies around the conv
-// gradients, element-wise arithmetic and the channel reductions of batch norm, in SIMD.
+// gradients, element-wise arithmetic (tanh included), the channel reductions of batch norm and
+// small matrix products, in SIMD.
 //
 // The module imports tfjs-wasm's own WebAssembly.Memory ("env"."memory"), so every pointer below
 // is a tensor's byte offset on that heap and the kernels read and write tensor data in place.
@@ -112,9 +113,52 @@ void binary_scalar(int op, const float *x, const float *s, float *out, int n, in
   else scalar_range(OP_MUL, x, v, out, flip, lo, hi);
 }
 
-enum { UN_SQUARE = 0, UN_RELU = 1, UN_LEAKY_RELU = 2 };
+enum { UN_SQUARE = 0, UN_RELU = 1, UN_LEAKY_RELU = 2, UN_TANH = 3 };
 
-// out[i] = f(x[i]): x², max(x, 0), or x > 0 ? x : alpha·x (as tfjs: NaN stays NaN).
+// tanh of four lanes, within 1.3 ulp of the exact value (measured over [0, 12] in steps of 2e-4
+// and densely around the switch point; float32 emulation in numpy against mpmath).
+//  - |x| < 0.625: x + x·s·Q(s), s = x². Q is a least-squares fit of (tanh(x)/x − 1)/s on
+//    Chebyshev nodes of s ∈ [0, 0.390625], weighted by s (the error is relative to x).
+//  - above: 1 − 2/(e^(2|x|) + 1), |x| clamped to 10 (tanh is 1 in float32 from about 9.01).
+//    e^y = 2^n·e^r with n = round(y·log2 e) and r = y − n·ln 2 (ln 2 split in two so n·ln2_hi
+//    is exact), e^r by its Taylor polynomial to r⁷ (|r| ≤ 0.35: truncation below 1e-8).
+// The sign is copied back from x: tanh(−0) = −0, NaN stays NaN, ±∞ gives ±1, as std::tanh.
+static inline v128_t tanh4(v128_t x) {
+  v128_t a = wasm_f32x4_abs(x);
+  v128_t s = wasm_f32x4_mul(a, a);
+  v128_t q = wasm_f32x4_splat(-0.0057040425f);
+  q = wasm_f32x4_add(wasm_f32x4_mul(q, s), wasm_f32x4_splat(0.0206378624f));
+  q = wasm_f32x4_add(wasm_f32x4_mul(q, s), wasm_f32x4_splat(-0.0537391566f));
+  q = wasm_f32x4_add(wasm_f32x4_mul(q, s), wasm_f32x4_splat(0.133314312f));
+  q = wasm_f32x4_add(wasm_f32x4_mul(q, s), wasm_f32x4_splat(-0.333332807f));
+  v128_t small = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_f32x4_mul(a, s), q));
+
+  v128_t y = wasm_f32x4_mul(wasm_f32x4_min(a, wasm_f32x4_splat(10.0f)), wasm_f32x4_splat(2.0f));
+  v128_t n = wasm_f32x4_nearest(wasm_f32x4_mul(y, wasm_f32x4_splat(1.44269504f)));
+  v128_t r = wasm_f32x4_sub(y, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693359375f)));
+  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(-2.12194440e-4f)));
+  v128_t p = wasm_f32x4_splat(1.0f / 5040.0f);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 720.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 120.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 24.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 6.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(0.5f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f));
+  // 2^n from its exponent bits (0 ≤ n ≤ 29 here; a NaN lane gives n = 0 and stays NaN).
+  v128_t two_n = wasm_i32x4_shl(
+      wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
+  v128_t e = wasm_f32x4_mul(p, two_n);
+  v128_t one = wasm_f32x4_splat(1.0f);
+  v128_t large = wasm_f32x4_sub(
+      one, wasm_f32x4_div(wasm_f32x4_splat(2.0f), wasm_f32x4_add(e, one)));
+
+  v128_t t = wasm_v128_bitselect(small, large, wasm_f32x4_lt(a, wasm_f32x4_splat(0.625f)));
+  v128_t sign = wasm_i32x4_splat((int)0x80000000u);
+  return wasm_v128_bitselect(x, t, sign);
+}
+
+// out[i] = f(x[i]): x², max(x, 0), x > 0 ? x : alpha·x (as tfjs: NaN stays NaN), or tanh x.
 EXPORT(unary)
 void unary(int op, const float *x, float *out, int n, float alpha, int part, int parts) {
   SPLIT(n, 64, part, parts, lo, hi)
@@ -134,6 +178,10 @@ void unary(int op, const float *x, float *out, int n, float alpha, int part, int
       wasm_v128_store(out + i, wasm_v128_bitselect(zero, v, wasm_f32x4_lt(v, zero)));
     }
     for (; i < hi; i++) out[i] = x[i] < 0.0f ? 0.0f : x[i];
+  } else if (op == UN_TANH) {
+    for (; i + 4 <= hi; i += 4) wasm_v128_store(out + i, tanh4(wasm_v128_load(x + i)));
+    // The leftovers through the same lanes, so every element gets the same arithmetic.
+    for (; i < hi; i++) out[i] = wasm_f32x4_extract_lane(tanh4(wasm_f32x4_splat(x[i])), 0);
   } else {
     for (; i + 4 <= hi; i += 4) {
       v128_t v = wasm_v128_load(x + i);
@@ -318,5 +366,178 @@ void col2im(const float *cols, float *dx, int batch, int h, int w, int c, int oh
         }
       }
     }
+  }
+}
+
+// ---- small matrix products ---------------------------------------------------------------------
+//
+// C[m, n] = op(A)·op(B) for the products XNNPACK is slow at: the many tiny ones of a dense or
+// spectral-norm layer and its gradient (a [1040, 1]·[1, 1] product costs XNNPACK ~0.4 ms, most
+// of it creating the operator and packing the weights). op(A) and op(B) are read through strides,
+// never transposed in memory. Two loop forms, chosen from the layout alone:
+//  - rows: out[r, :] = Σ_p X[r, p]·Y[p, :] with Y's rows contiguous: SIMD across the output row,
+//    and each element is a sequential float32 sum over p (from 0, in order of p);
+//  - dot: out[r, s] = X[r, :]·Y[s, :] with both contiguous along p: four SIMD lanes each summing
+//    every fourth p, the lanes added as (0 + 1) + (2 + 3), then the leftover p in order.
+// Either way an element's arithmetic depends only on the shapes, never on how rows are blocked or
+// split between threads (wasm SIMD has no fused multiply-add: a lane rounds as a scalar does).
+
+#define INLINE static inline __attribute__((always_inline))
+
+// Stores the four lanes of v at o[0], o[cs], o[2·cs], o[3·cs].
+INLINE void store_lanes(float *o, int cs, v128_t v) {
+  if (cs == 1) {
+    wasm_v128_store(o, v);
+    return;
+  }
+  o[0] = wasm_f32x4_extract_lane(v, 0);
+  o[cs] = wasm_f32x4_extract_lane(v, 1);
+  o[2 * cs] = wasm_f32x4_extract_lane(v, 2);
+  o[3 * cs] = wasm_f32x4_extract_lane(v, 3);
+}
+
+// One tile of the rows form: nr ≤ 4 output rows by 4·nv ≤ 8 columns, every load of y shared by
+// the nr rows. nr and nv are constants at each call site, so once this is inlined the loops over
+// them unroll and the accumulators are locals (an array left as such would live on a stack).
+INLINE void rows_tile(const float *x, const float *y, float *o, int depth, int xr, int xp, int yp,
+                      int cr, int cs, int nr, int nv) {
+  v128_t acc[4][2];
+  for (int t = 0; t < nr; t++) {
+    for (int u = 0; u < nv; u++) acc[t][u] = wasm_f32x4_splat(0.0f);
+  }
+  for (int p = 0; p < depth; p++) {
+    const float *row = y + p * yp;
+    v128_t v0 = wasm_v128_load(row);
+    v128_t v1 = nv > 1 ? wasm_v128_load(row + 4) : v0;
+    for (int t = 0; t < nr; t++) {
+      v128_t w = wasm_f32x4_splat(x[t * xr + p * xp]);
+      acc[t][0] = wasm_f32x4_add(acc[t][0], wasm_f32x4_mul(w, v0));
+      if (nv > 1) acc[t][1] = wasm_f32x4_add(acc[t][1], wasm_f32x4_mul(w, v1));
+    }
+  }
+  for (int t = 0; t < nr; t++) {
+    for (int u = 0; u < nv; u++) store_lanes(o + t * cr + 4 * u * cs, cs, acc[t][u]);
+  }
+}
+
+// The columns of nr rows left over after the 4-wide ones, in scalars (same order of p).
+INLINE void rows_tail(const float *x, const float *y, float *o, int s0, int cols, int depth,
+                      int xr, int xp, int yp, int cr, int cs, int nr) {
+  for (int s = s0; s < cols; s++) {
+    for (int t = 0; t < nr; t++) {
+      float c = 0.0f;
+      for (int p = 0; p < depth; p++) c += x[t * xr + p * xp] * y[p * yp + s];
+      o[t * cr + s * cs] = c;
+    }
+  }
+}
+
+// Rows [lo, hi) of out[r·cr + s·cs] = Σ_p x[r·xr + p·xp] · y[p·yp + s], s < cols.
+static void mm_rows(const float *x, const float *y, float *out, int lo, int hi, int cols,
+                    int depth, int xr, int xp, int yp, int cr, int cs) {
+  int r = lo;
+  for (; r + 4 <= hi; r += 4) {
+    const float *xt = x + r * xr;
+    float *o = out + r * cr;
+    int s = 0;
+    for (; s + 8 <= cols; s += 8) rows_tile(xt, y + s, o + s * cs, depth, xr, xp, yp, cr, cs, 4, 2);
+    for (; s + 4 <= cols; s += 4) rows_tile(xt, y + s, o + s * cs, depth, xr, xp, yp, cr, cs, 4, 1);
+    rows_tail(xt, y, o, s, cols, depth, xr, xp, yp, cr, cs, 4);
+  }
+  for (; r < hi; r++) {
+    const float *xt = x + r * xr;
+    float *o = out + r * cr;
+    int s = 0;
+    for (; s + 8 <= cols; s += 8) rows_tile(xt, y + s, o + s * cs, depth, xr, xp, yp, cr, cs, 1, 2);
+    for (; s + 4 <= cols; s += 4) rows_tile(xt, y + s, o + s * cs, depth, xr, xp, yp, cr, cs, 1, 1);
+    rows_tail(xt, y, o, s, cols, depth, xr, xp, yp, cr, cs, 1);
+  }
+}
+
+// [Σ lanes of c0, …, Σ lanes of c3], each summed as (0 + 1) + (2 + 3).
+INLINE v128_t lanes_sum4(v128_t c0, v128_t c1, v128_t c2, v128_t c3) {
+  v128_t s01 = wasm_f32x4_add(wasm_i32x4_shuffle(c0, c1, 0, 2, 4, 6),
+                              wasm_i32x4_shuffle(c0, c1, 1, 3, 5, 7));
+  v128_t s23 = wasm_f32x4_add(wasm_i32x4_shuffle(c2, c3, 0, 2, 4, 6),
+                              wasm_i32x4_shuffle(c2, c3, 1, 3, 5, 7));
+  return wasm_f32x4_add(wasm_i32x4_shuffle(s01, s23, 0, 2, 4, 6),
+                        wasm_i32x4_shuffle(s01, s23, 1, 3, 5, 7));
+}
+
+INLINE float lanes_sum(v128_t v) {
+  return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1)) +
+         (wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3));
+}
+
+// Rows [lo, hi) of out[r·cr + s] = Σ_p x[r·xr + p] · y[s·ys + p], s < cols.
+static void mm_dot(const float *x, const float *y, float *out, int lo, int hi, int cols,
+                   int depth, int xr, int ys, int cr) {
+  int vd = depth & ~3;
+  for (int r = lo; r < hi; r++) {
+    const float *x0 = x + r * xr;
+    float *o = out + r * cr;
+    int s = 0;
+    // Four columns at a time share every load of the x row and are reduced together.
+    for (; s + 4 <= cols; s += 4) {
+      const float *y0 = y + s * ys, *y1 = y0 + ys, *y2 = y1 + ys, *y3 = y2 + ys;
+      v128_t c0 = wasm_f32x4_splat(0.0f), c1 = c0, c2 = c0, c3 = c0;
+      for (int p = 0; p < vd; p += 4) {
+        v128_t v = wasm_v128_load(x0 + p);
+        c0 = wasm_f32x4_add(c0, wasm_f32x4_mul(v, wasm_v128_load(y0 + p)));
+        c1 = wasm_f32x4_add(c1, wasm_f32x4_mul(v, wasm_v128_load(y1 + p)));
+        c2 = wasm_f32x4_add(c2, wasm_f32x4_mul(v, wasm_v128_load(y2 + p)));
+        c3 = wasm_f32x4_add(c3, wasm_f32x4_mul(v, wasm_v128_load(y3 + p)));
+      }
+      v128_t t = lanes_sum4(c0, c1, c2, c3);
+      for (int p = vd; p < depth; p++) {
+        v128_t w = wasm_f32x4_make(y0[p], y1[p], y2[p], y3[p]);
+        t = wasm_f32x4_add(t, wasm_f32x4_mul(wasm_f32x4_splat(x0[p]), w));
+      }
+      wasm_v128_store(o + s, t);
+    }
+    for (; s < cols; s++) {
+      const float *y0 = y + s * ys;
+      v128_t c0 = wasm_f32x4_splat(0.0f);
+      for (int p = 0; p < vd; p += 4) {
+        c0 = wasm_f32x4_add(c0, wasm_f32x4_mul(wasm_v128_load(x0 + p), wasm_v128_load(y0 + p)));
+      }
+      float t0 = lanes_sum(c0);
+      for (int p = vd; p < depth; p++) t0 += x0[p] * y0[p];
+      o[s] = t0;
+    }
+  }
+}
+
+// c[b] = op(a[b])·op(b[b]) for b < batch, op(a) [m, k], op(b) [k, n], c [batch, m, n]; op
+// transposes when ta (tb) is set. Operand b of the batch starts strideA (strideB) elements after
+// the previous one: 0 broadcasts it. Split on the batch·R rows of the loop form chosen, R being m,
+// or n for the form that runs over op(b)'s columns.
+EXPORT(matmul)
+void matmul(const float *a, const float *b, float *c, int batch, int strideA, int strideB, int m,
+            int n, int k, int ta, int tb, int part, int parts) {
+  // Element strides: op(a)[i, p] = a[i·ai + p·ap], op(b)[p, j] = b[p·bp + j·bj]. An axis of
+  // length 1 gets the stride that makes its operand contiguous, so more layouts qualify below.
+  int ai = ta ? 1 : k, ap = ta ? m : 1;
+  int bp = tb ? 1 : n, bj = tb ? k : 1;
+  // The form whose SIMD axis is longest among those the layout allows; rows over i by
+  // preference (contiguous output rows).
+  int form; // 0: rows over i, 1: rows over j (computing cᵀ), 2: dot
+  if (bj == 1 && n >= 4) form = 0;
+  else if (ap == 1 && bp == 1 && k >= 4) form = 2;
+  else if (ai == 1 && m >= 4) form = 1;
+  else if (bj == 1) form = 0;
+  else if (ap == 1 && bp == 1) form = 2;
+  else form = 1;
+  int rows = form == 1 ? n : m;
+  SPLIT(batch * rows, 4, part, parts, lo, hi)
+  for (int bi = lo / rows; bi < batch && bi * rows < hi; bi++) {
+    const float *a0 = a + bi * strideA;
+    const float *b0 = b + bi * strideB;
+    float *c0 = c + bi * m * n;
+    int r0 = lo > bi * rows ? lo - bi * rows : 0;
+    int r1 = hi < (bi + 1) * rows ? hi - bi * rows : rows;
+    if (form == 0) mm_rows(a0, b0, c0, r0, r1, n, k, ai, ap, bp, n, 1);
+    else if (form == 1) mm_rows(b0, a0, c0, r0, r1, m, k, bj, bp, ap, 1, n);
+    else mm_dot(a0, b0, c0, r0, r1, n, k, ai, bj, n);
   }
 }

@@ -169,6 +169,52 @@ describe('wasm native kernels (native/icganKernels.c)', function () {
     }
   }
 
+  describe('tanh (not bit-identical to the stock kernel: a polynomial and exp of our own)', function () {
+    /** The spacing of float32 values at |v| (the smallest subnormal at 0). */
+    function ulp32(v: number): number {
+      const a = Math.abs(Math.fround(v));
+      if (a < 2 ** -126) return 2 ** -149;
+      return 2 ** (Math.floor(Math.log2(a)) - 23);
+    }
+
+    // A dense sweep over [-12, 12] (both branches, the switch at |x| = 0.625 and saturation)
+    // plus tiny, subnormal and huge values; an odd count leaves lanes for the scalar tail.
+    const values: number[] = [];
+    for (let i = -60_000; i <= 60_000; i++) values.push(i * 2e-4);
+    for (let i = -500; i <= 500; i++) values.push(0.625 + i * 1e-6);
+    for (const v of [1e-30, 1e-40, 3e-8, 1e-4, 9, 9.01, 10, 10.5, 88, 1e10, 3.4e38]) {
+      values.push(v, -v);
+    }
+
+    it('is within 2 ulp of the float64 tanh, threads bit-identical', function () {
+      const x = tf.tensor1d(values);
+      const ours = bothThreadings(() => tf.tanh(x));
+      const stock = withStock(() => tf.tanh(x));
+      const xs = x.dataSync();
+      const o = ours.dataSync();
+      const st = stock.dataSync();
+      let worst = 0;
+      let worstStock = 0;
+      for (let i = 0; i < xs.length; i++) {
+        const exact = Math.tanh(xs[i] as number);
+        worst = Math.max(worst, Math.abs((o[i] as number) - exact) / ulp32(exact));
+        worstStock = Math.max(worstStock, Math.abs((st[i] as number) - exact) / ulp32(exact));
+      }
+      assert.ok(worst <= 2, `ours: ${worst} ulp (stock ${worstStock} ulp)`);
+      tf.dispose([x, ours, stock]);
+    });
+
+    it('keeps the sign of zero, NaN, and saturates at ±1 for ±∞', function () {
+      const x = tf.tensor1d([0, -0, NaN, Infinity, -Infinity]);
+      const t = tf.tanh(x);
+      const y = Array.from(t.dataSync());
+      assert.ok(Object.is(y[0], 0) && Object.is(y[1], -0), `zeros: ${y[0]}, ${y[1]}`);
+      assert.ok(Number.isNaN(y[2]));
+      assert.deepEqual(y.slice(3), [1, -1]);
+      tf.dispose([x, t]);
+    });
+  });
+
   const REDUCTIONS: [number[], number[], boolean][] = [
     [[64, 16, 16, 32], [0, 1, 2], false],
     [[7, 5, 3, 13], [0, 1, 2], true],

@@ -82,6 +82,11 @@ function opResults(): Record<string, Float32Array> {
       matMulTransposeA: tf.matMul(aT, b, true, false),
       matMulTransposeB: tf.matMul(a, bT, false, true),
       matMulBatched: tf.matMul(batched, batchedB),
+      // Small enough for our own kernel (wasmMatMulKernel.ts), in each of its loop forms.
+      matMulSmall: tf.matMul(fixed([17, 30], 10), fixed([30, 33], 11)),
+      matMulSmallColumn: tf.matMul(fixed([100, 64], 12), fixed([100, 1], 13), true, false),
+      matMulSmallDot: tf.matMul(fixed([9, 100], 14), fixed([21, 100], 15), false, true),
+      matMulSmallBothT: tf.matMul(fixed([50, 7], 16), fixed([5, 50], 17), true, true),
     };
     return Object.fromEntries(
       Object.entries(out).map(([k, t]) => [k, t.dataSync() as Float32Array]),

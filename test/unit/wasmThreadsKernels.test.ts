@@ -10,9 +10,10 @@ import {
   unregisterWasmTileKernel,
 } from '../../src/core/backend/wasmTileKernel';
 
-// The wasm kernels registered next to the threaded build: BatchMatMul that sends transposed
-// products to XNNPACK, and a block-copy Tile. Both are compared with the stock wasm kernels
-// they replace (and matMul with the cpu backend) on the backend as initBackend sets it up.
+// The wasm kernels registered next to the threaded build: BatchMatMul, which sends small and
+// batched products to our own kernel and larger transposed ones to XNNPACK, and a block-copy
+// Tile. Both are compared with the stock wasm kernels they replace (and matMul with the cpu
+// backend) on the backend as initBackend sets it up.
 
 /** A fixed pseudo-random tensor. */
 function fixed(shape: number[], seed: number, dtype: 'float32' | 'int32' | 'bool' = 'float32') {
@@ -71,15 +72,16 @@ describe('wasm kernels (BatchMatMul, Tile)', function () {
 
   describe('BatchMatMul', function () {
     const cases: [string, number[], number[], boolean, boolean][] = [
-      ['dense weight gradient xᵀ·dy', [64, 100], [64, 2048], true, false],
-      ['dense input gradient dy·Wᵀ', [64, 2048], [100, 2048], false, true],
-      ['both transposed', [37, 19], [23, 37], true, true],
-      ['outer product (k = 1)', [64, 1], [50, 1], false, true],
-      ['column result', [64, 300], [64, 1], true, false],
-      ['rank 3, batch 1', [1, 40, 30], [1, 50, 40], true, true],
-      ['no transpose (stock path)', [33, 65], [65, 17], false, false],
-      ['batched (stock path)', [3, 20, 30], [3, 40, 30], false, true],
-      ['broadcast batch (stock path)', [1, 20, 30], [4, 30, 10], false, false],
+      ['dense weight gradient xᵀ·dy (XNNPACK)', [64, 100], [64, 2048], true, false],
+      ['dense input gradient dy·Wᵀ (XNNPACK)', [64, 2048], [100, 2048], false, true],
+      ['no transpose (XNNPACK)', [130, 300], [300, 70], false, false],
+      ['both transposed (ours)', [37, 19], [23, 37], true, true],
+      ['outer product, k = 1 (ours)', [64, 1], [50, 1], false, true],
+      ['column result (ours)', [64, 300], [64, 1], true, false],
+      ['rank 3, batch 1 (ours)', [1, 40, 30], [1, 50, 40], true, true],
+      ['no transpose (ours)', [33, 65], [65, 17], false, false],
+      ['batched (ours)', [3, 20, 30], [3, 40, 30], false, true],
+      ['broadcast batch (ours)', [1, 20, 30], [4, 30, 10], false, false],
     ];
 
     it('is the registered wasm kernel after initBackend', function () {

@@ -106,9 +106,10 @@ async function loadBackend(name: BackendName, attempts: BackendAttempt[]): Promi
     case 'wasm':
       setWasmPaths(findWasmPathPrefix());
       registerWasmConvKernels();
-      registerWasmMatMulKernel();
+      // ICGAN_WASM_NATIVE=0 keeps tfjs-wasm's own element-wise kernels and sends every matrix
+      // product to the stock kernel (before/after comparisons).
+      registerWasmMatMulKernel({ native: process.env['ICGAN_WASM_NATIVE'] !== '0' });
       registerWasmTileKernel();
-      // ICGAN_WASM_NATIVE=0 keeps tfjs-wasm's own element-wise kernels (before/after comparisons).
       if (process.env['ICGAN_WASM_NATIVE'] !== '0') registerWasmElementwiseKernels();
       return activateWasm(attempts);
     case 'cpu':

@@ -29,6 +29,7 @@ export const NATIVE_KERNELS = [
   'transpose4',
   'interleave_phases',
   'col2im',
+  'matmul',
 ] as const;
 export type NativeKernelName = (typeof NATIVE_KERNELS)[number];
 
