@@ -17,6 +17,7 @@ import { registerWasmConvKernels } from './wasmConvKernels';
 import { registerWasmElementwiseKernels } from './wasmElementwiseKernels';
 import { registerWasmMatMulKernel } from './wasmMatMulKernel';
 import { registerWasmTileKernel } from './wasmTileKernel';
+import { registerWasmUpdateKernels } from './wasmUpdateKernels';
 import { takeFloats } from './tensorRead';
 import { NoGpuAdapter, registerWebgpu } from './webgpuBackend';
 import { findWasmPathPrefix } from './wasmPaths';
@@ -108,8 +109,12 @@ async function loadBackend(name: BackendName, attempts: BackendAttempt[]): Promi
       registerWasmConvKernels();
       registerWasmMatMulKernel();
       registerWasmTileKernel();
-      // ICGAN_WASM_NATIVE=0 keeps tfjs-wasm's own element-wise kernels (before/after comparisons).
-      if (process.env['ICGAN_WASM_NATIVE'] !== '0') registerWasmElementwiseKernels();
+      // ICGAN_WASM_NATIVE=0 keeps tfjs-wasm's own element-wise kernels and the composite Adam and
+      // EMA updates (before/after comparisons).
+      if (process.env['ICGAN_WASM_NATIVE'] !== '0') {
+        registerWasmElementwiseKernels();
+        registerWasmUpdateKernels();
+      }
       return activateWasm(attempts);
     case 'cpu':
       registerCpuConvKernels();

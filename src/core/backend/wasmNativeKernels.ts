@@ -29,6 +29,9 @@ export const NATIVE_KERNELS = [
   'transpose4',
   'interleave_phases',
   'col2im',
+  // Parameter updates (wasmUpdateKernels.ts).
+  'adam_update',
+  'ema_update',
 ] as const;
 export type NativeKernelName = (typeof NATIVE_KERNELS)[number];
 
