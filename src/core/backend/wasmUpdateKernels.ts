@@ -19,7 +19,7 @@ type KernelParams = Parameters<tf.KernelFunc>[0];
 
 const BACKEND = 'wasm';
 
-/** The inputs by name, all float32 and of `first`'s size (a caller's bug otherwise). */
+/** The inputs by name, checked to be float32 and all of one size (else a caller's bug). */
 function float32Inputs(kernel: string, params: KernelParams, names: readonly string[]): Info[] {
   const inputs = names.map((name) => {
     const t = params.inputs[name];
@@ -104,7 +104,8 @@ export function registerWasmUpdateKernels(): void {
 /** Removes them, so that Adam and the EMA run their composite ops (for comparisons). */
 export function unregisterWasmUpdateKernels(): void {
   for (const c of CONFIGS) {
-    if (tf.getKernel(c.kernelName, BACKEND) !== undefined)
+    if (tf.getKernel(c.kernelName, BACKEND) !== undefined) {
       tf.unregisterKernel(c.kernelName, BACKEND);
+    }
   }
 }
