@@ -541,3 +541,66 @@ void matmul(const float *a, const float *b, float *c, int batch, int strideA, in
     else mm_dot(a0, b0, c0, r0, r1, n, k, ai, bj, n);
   }
 }
+
+// ---- parameter updates: Adam and the EMA of the weights ----------------------------------------
+//
+// One call per parameter in place of the dozen tfjs ops src/core/train/adam.ts and ema.ts would
+// run (src/core/backend/wasmUpdateKernels.ts): the tensors are small and the time went to
+// per-op overhead. Inputs are read and fresh outputs written (tfjs tensors are immutable, and a
+// variable's buffer may be shared), so the outputs may not alias the inputs.
+//
+// The arithmetic is the composite path's, op for op in the same order and in float32, each op
+// correctly rounded in SIMD as in scalar code (wasm has no fused multiply-add and clang does not
+// reassociate without -ffast-math), so the results are bit-identical to it. The scalars arrive as
+// float32, rounded from the float64 JS numbers as tfjs rounds a scalar operand.
+
+// Adam with ε after the bias correction of √v (PyTorch's placement; see adam.ts):
+//   m' = m·β1 + g·(1−β1);  v' = v·β2 + g²·(1−β2);  p' = p − (m'·step) / (√v' / rootCorr + ε)
+// where step = lr / (1−β1ᵗ) and rootCorr = √(1−β2ᵗ).
+EXPORT(adam_update)
+void adam_update(const float *p, const float *g, const float *m, const float *v, float *pOut,
+                 float *mOut, float *vOut, int n, float beta1, float oneMinusBeta1, float beta2,
+                 float oneMinusBeta2, float step, float rootCorr, float eps, int part, int parts) {
+  SPLIT(n, 64, part, parts, lo, hi)
+  v128_t b1 = wasm_f32x4_splat(beta1), c1 = wasm_f32x4_splat(oneMinusBeta1);
+  v128_t b2 = wasm_f32x4_splat(beta2), c2 = wasm_f32x4_splat(oneMinusBeta2);
+  v128_t st = wasm_f32x4_splat(step), rc = wasm_f32x4_splat(rootCorr);
+  v128_t ep = wasm_f32x4_splat(eps);
+  int i = lo;
+  for (; i + 4 <= hi; i += 4) {
+    v128_t gi = wasm_v128_load(g + i);
+    v128_t m1 =
+        wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(m + i), b1), wasm_f32x4_mul(gi, c1));
+    v128_t v1 = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(v + i), b2),
+                               wasm_f32x4_mul(wasm_f32x4_mul(gi, gi), c2));
+    v128_t denom = wasm_f32x4_add(wasm_f32x4_div(wasm_f32x4_sqrt(v1), rc), ep);
+    v128_t p1 =
+        wasm_f32x4_sub(wasm_v128_load(p + i), wasm_f32x4_div(wasm_f32x4_mul(m1, st), denom));
+    wasm_v128_store(mOut + i, m1);
+    wasm_v128_store(vOut + i, v1);
+    wasm_v128_store(pOut + i, p1);
+  }
+  for (; i < hi; i++) {
+    float gi = g[i];
+    float m1 = m[i] * beta1 + gi * oneMinusBeta1;
+    float v1 = v[i] * beta2 + (gi * gi) * oneMinusBeta2;
+    float denom = __builtin_sqrtf(v1) / rootCorr + eps;
+    mOut[i] = m1;
+    vOut[i] = v1;
+    pOut[i] = p[i] - (m1 * step) / denom;
+  }
+}
+
+// ema' = ema·decay + p·(1−decay).
+EXPORT(ema_update)
+void ema_update(const float *ema, const float *p, float *out, int n, float decay,
+                float oneMinusDecay, int part, int parts) {
+  SPLIT(n, 64, part, parts, lo, hi)
+  v128_t d = wasm_f32x4_splat(decay), c = wasm_f32x4_splat(oneMinusDecay);
+  int i = lo;
+  for (; i + 4 <= hi; i += 4) {
+    wasm_v128_store(out + i, wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(ema + i), d),
+                                            wasm_f32x4_mul(wasm_v128_load(p + i), c)));
+  }
+  for (; i < hi; i++) out[i] = ema[i] * decay + p[i] * oneMinusDecay;
+}

@@ -17,6 +17,7 @@ import { registerWasmConvKernels } from './wasmConvKernels';
 import { registerWasmElementwiseKernels } from './wasmElementwiseKernels';
 import { registerWasmMatMulKernel } from './wasmMatMulKernel';
 import { registerWasmTileKernel } from './wasmTileKernel';
+import { registerWasmUpdateKernels } from './wasmUpdateKernels';
 import { takeFloats } from './tensorRead';
 import { NoGpuAdapter, registerWebgpu } from './webgpuBackend';
 import { findWasmPathPrefix } from './wasmPaths';
@@ -106,11 +107,14 @@ async function loadBackend(name: BackendName, attempts: BackendAttempt[]): Promi
     case 'wasm':
       setWasmPaths(findWasmPathPrefix());
       registerWasmConvKernels();
-      // ICGAN_WASM_NATIVE=0 keeps tfjs-wasm's own element-wise kernels and sends every matrix
-      // product to the stock kernel (before/after comparisons).
+      // ICGAN_WASM_NATIVE=0 keeps tfjs-wasm's own element-wise kernels, the composite Adam and
+      // EMA updates, and sends every matrix product to the stock kernel (before/after comparisons).
       registerWasmMatMulKernel({ native: process.env['ICGAN_WASM_NATIVE'] !== '0' });
       registerWasmTileKernel();
-      if (process.env['ICGAN_WASM_NATIVE'] !== '0') registerWasmElementwiseKernels();
+      if (process.env['ICGAN_WASM_NATIVE'] !== '0') {
+        registerWasmElementwiseKernels();
+        registerWasmUpdateKernels();
+      }
       return activateWasm(attempts);
     case 'cpu':
       registerCpuConvKernels();

@@ -30,6 +30,9 @@ export const NATIVE_KERNELS = [
   'interleave_phases',
   'col2im',
   'matmul',
+  // Parameter updates (wasmUpdateKernels.ts).
+  'adam_update',
+  'ema_update',
 ] as const;
 export type NativeKernelName = (typeof NATIVE_KERNELS)[number];
 

@@ -8,6 +8,25 @@ export interface AdamSettings {
   epsilon?: number;
 }
 
+/**
+ * A whole Adam update of one parameter as one kernel: inputs p, g, m, v; outputs p', m', v' (in
+ * that order), computed exactly as {@link Adam.apply}'s composite ops compute them. Backends that
+ * register it (wasm: src/core/backend/wasmUpdateKernels.ts) save the per-op overhead, which
+ * dominates on small parameters; Adam runs the composite ops where it is not registered.
+ */
+export const ADAM_UPDATE = 'IcganAdamUpdate';
+
+/** The scalars of {@link ADAM_UPDATE}, as float64 numbers (the kernel rounds them to float32). */
+export interface AdamUpdateAttrs {
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  /** lr / (1 − β1ᵗ). */
+  stepSize: number;
+  /** √(1 − β2ᵗ). */
+  rootCorrection: number;
+}
+
 /** Everything needed to continue the optimiser exactly: moments by parameter name and the step. */
 export interface AdamState {
   iterations: number;
@@ -59,12 +78,30 @@ export class Adam {
     // (bench/parity.ts).
     const stepSize = learningRate / (1 - beta1 ** t);
     const rootCorrection = Math.sqrt(1 - beta2 ** t);
+    const attrs: AdamUpdateAttrs = {
+      beta1,
+      beta2,
+      epsilon: this.epsilon,
+      stepSize,
+      rootCorrection,
+    };
+    const fused = tf.getKernel(ADAM_UPDATE, tf.getBackend()) !== undefined;
     tf.tidy(() => {
       for (const [name, p] of this.params) {
         const g = grads.get(name);
         if (!g) continue;
         const m = this.m.get(name) as tf.Variable;
         const v = this.v.get(name) as tf.Variable;
+        if (fused) {
+          const [p1, m1, v1] = tf
+            .engine()
+            .runKernel(ADAM_UPDATE, { p, g, m, v }, { ...attrs }) as tf.Tensor[];
+          m.assign(m1 as tf.Tensor);
+          v.assign(v1 as tf.Tensor);
+          p.assign(p1 as tf.Tensor);
+          continue;
+        }
+        // The same arithmetic, op for op, as the ADAM_UPDATE kernels: change both together.
         const m1 = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
         const v1 = tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2));
         m.assign(m1);
