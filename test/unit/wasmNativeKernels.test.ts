@@ -16,23 +16,12 @@ import {
 } from '../../src/core/backend/wasmConvKernels';
 import { NativeKernels, setParallelMinElements } from '../../src/core/backend/wasmNativeKernels';
 import { type BackendWasm, getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { fixedTensor, liveTensors } from '../support/fixedTensor';
 
 // Our own WASM kernels (native/icganKernels.c) against the stock tfjs-wasm kernels they replace:
 // element-wise ops bit-identical, reductions within float32 rounding of a float64 sum and closer
 // to it than the stock kernel; every case once on the calling thread alone and once split over
 // all threads (bit-identical); and whole training steps against the stock kernels.
-
-function fixed(shape: number[], seed: number): tf.Tensor {
-  const size = shape.reduce((a, b) => a * b, 1);
-  const values = new Float32Array(size);
-  let s = seed >>> 0;
-  for (let i = 0; i < size; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    // Offset from zero, as activations are: makes cancellation in sums visible.
-    values[i] = 2 * (s / 2 ** 32) - 0.7;
-  }
-  return tf.tensor(values, shape);
-}
 
 function withStock<T>(f: () => T): T {
   unregisterWasmElementwiseKernels();
@@ -68,10 +57,6 @@ function bothThreadings(f: () => tf.Tensor): tf.Tensor {
   assert.deepEqual(Array.from(split.dataSync()), Array.from(single.dataSync()), 'threads');
   split.dispose();
   return single;
-}
-
-function liveTensors(): number {
-  return tf.memory().numTensors + tf.engine().backend.numDataIds();
 }
 
 const BINARY_CASES: [string, number[], number[]][] = [
@@ -363,4 +348,9 @@ function referenceReduce(
   }
   if (kind === 'mean') for (let c = 0; c < cols; c++) out[c] = (out[c] as number) / rows;
   return out;
+}
+
+/** Inputs offset from zero, as activations are: makes cancellation in sums visible. */
+function fixed(shape: number[], seed: number): tf.Tensor {
+  return fixedTensor(shape, seed, 0.7);
 }

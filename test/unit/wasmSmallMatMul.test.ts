@@ -8,6 +8,7 @@ import {
   unregisterWasmMatMulKernel,
 } from '../../src/core/backend/wasmMatMulKernel';
 import { setParallelMinElements } from '../../src/core/backend/wasmNativeKernels';
+import { fixedTensor as fixed, liveTensors } from '../support/fixedTensor';
 
 // Our BatchMatMul kernel (native/icganKernels.c `matmul`) on every layout it takes: odd sizes,
 // m, n or k of 1, all four transpose combinations, batched and broadcast batches. Each product
@@ -18,22 +19,6 @@ import { setParallelMinElements } from '../../src/core/backend/wasmNativeKernels
 // exact value, γ_k = k·2⁻²⁴ / (1 − k·2⁻²⁴) (the standard recursive-summation bound, product
 // rounding included). Ours must be within γ_k of the float64 product, and within 2·γ_k of the
 // stock kernel (both are within γ_k).
-
-/** A fixed pseudo-random tensor of values in [-1, 1). */
-function fixed(shape: number[], seed: number): tf.Tensor {
-  const size = shape.reduce((a, b) => a * b, 1);
-  const values = new Float32Array(size);
-  let s = seed >>> 0;
-  for (let i = 0; i < size; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    values[i] = s / 2 ** 31 - 1;
-  }
-  return tf.tensor(values, shape);
-}
-
-function liveTensors(): number {
-  return tf.memory().numTensors + tf.engine().backend.numDataIds();
-}
 
 /** Runs `f` single-threaded and split over every thread; asserts both give the same bits. */
 function bothThreadings(f: () => tf.Tensor): tf.Tensor {

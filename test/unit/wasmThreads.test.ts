@@ -19,6 +19,7 @@ import {
   WASM_THREADED_GLUE_FILES,
 } from '../../src/core/backend/wasmPaths';
 import { makeTempDir } from './support/tempDir';
+import { fixedTensor as fixed, liveTensors } from '../support/fixedTensor';
 
 // The threaded-SIMD WASM build in Node (src/core/backend/wasmThreads.ts). A tfjs backend is
 // process-global and its build is fixed by the first init, so the comparisons run in child
@@ -44,18 +45,6 @@ interface ChildReport {
   results: Record<string, string>;
   /** Tensors and backend data ids left behind, by what left them. */
   leaks: Record<string, number>;
-}
-
-/** A fixed pseudo-random tensor (no tf.random: its stream must not depend on anything else). */
-function fixed(shape: number[], seed: number): tf.Tensor {
-  const size = shape.reduce((a, b) => a * b, 1);
-  const values = new Float32Array(size);
-  let s = seed >>> 0;
-  for (let i = 0; i < size; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    values[i] = s / 2 ** 31 - 1;
-  }
-  return tf.tensor(values, shape);
 }
 
 /** Ops whose results threads must not change; every tensor they make is disposed. */
@@ -92,11 +81,6 @@ function opResults(): Record<string, Float32Array> {
       Object.entries(out).map(([k, t]) => [k, t.dataSync() as Float32Array]),
     );
   });
-}
-
-/** Tensors plus backend data ids alive now. */
-function liveTensors(): number {
-  return tf.memory().numTensors + tf.engine().backend.numDataIds();
 }
 
 /**

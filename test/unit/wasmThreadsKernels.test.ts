@@ -9,6 +9,7 @@ import {
   registerWasmTileKernel,
   unregisterWasmTileKernel,
 } from '../../src/core/backend/wasmTileKernel';
+import { liveTensors } from '../support/fixedTensor';
 
 // The wasm kernels registered next to the threaded build: BatchMatMul, which sends small and
 // batched products to our own kernel and larger transposed ones to XNNPACK, and a block-copy
@@ -38,10 +39,6 @@ function withStock<T>(unregister: () => void, register: () => void, f: () => T):
   } finally {
     register();
   }
-}
-
-function liveTensors(): number {
-  return tf.memory().numTensors + tf.engine().backend.numDataIds();
 }
 
 function assertClose(actual: tf.Tensor, expected: tf.Tensor, what: string, rel = 1e-5): void {

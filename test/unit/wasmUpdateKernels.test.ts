@@ -13,6 +13,7 @@ import {
 import type { TensorMap, VariableMap } from '../../src/core/models/paramStore';
 import { ADAM_UPDATE, Adam, type AdamState } from '../../src/core/train/adam';
 import { EMA_UPDATE, emaDecayAt, updateEma } from '../../src/core/train/ema';
+import { liveTensors } from '../support/fixedTensor';
 
 // The fused Adam and EMA updates (native/icganKernels.c through wasmUpdateKernels.ts) against
 // the composite tfjs ops adam.ts and ema.ts run without them: bit-identical, on the calling
@@ -88,10 +89,6 @@ function threaded<T>(parallelMin: number, f: () => T): T {
   } finally {
     setParallelMinElements(previous);
   }
-}
-
-function liveTensors(): number {
-  return tf.memory().numTensors + tf.engine().backend.numDataIds();
 }
 
 interface Run {

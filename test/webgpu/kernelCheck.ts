@@ -8,6 +8,7 @@ import { createShapesDataset } from '../../src/core/data/shapesDataset';
 import { TrainingSession } from '../../src/core/train/trainingSession';
 import type { GpuAdapterInfo } from '../../src/protocol/runnerEvents';
 import { syntheticInstances } from '../support/syntheticInstances';
+import { fixedTensor as fixed } from '../support/fixedTensor';
 
 export interface KernelCheckReport {
   adapter: GpuAdapterInfo | null;
@@ -16,16 +17,6 @@ export interface KernelCheckReport {
   /** Tensors left behind by steps 2 and 3 per model on webgpu (0 = flat). */
   leaks: Record<string, number>;
   losses: Record<string, number[]>;
-}
-
-function fixed(shape: number[], seed: number): tf.Tensor {
-  const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  let s = seed;
-  for (let i = 0; i < values.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    values[i] = s / 2 ** 31 - 1;
-  }
-  return tf.tensor(values, shape);
 }
 
 /** The ops of a cgan/icgan step, forward and backward (conv, transposed conv, bn, dense). */
