@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { DataConfig } from '../src/core/config/types';
+import type { DataConfig, ShapesDataConfig } from '../src/core/config/types';
 import type { ImageDataset } from '../src/core/data/dataset';
 import { loadDataset } from '../src/core/data/loadDataset';
 import { createShapesDatasetWithAttributes } from '../src/core/data/shapesDataset';
@@ -41,11 +41,7 @@ export interface Row {
 export async function judgeFor(data: DataConfig, samples: number, seed: number): Promise<Judge> {
   if (data.source === 'shapes') {
     const train = createShapesDatasetWithAttributes(data);
-    const held = createShapesDatasetWithAttributes({
-      ...data,
-      count: samples,
-      seed: data.seed + 1000,
-    });
+    const held = heldOutShapes(data, samples);
     const attribute: JudgedAttribute = {
       name: 'colour',
       values: train.attributeNames.colour,
@@ -67,15 +63,7 @@ export async function judgeFor(data: DataConfig, samples: number, seed: number):
   }
   if (data.source === 'idx') {
     const train = await loadDataset(data, () => undefined);
-    const heldOut = await loadDataset(
-      {
-        ...data,
-        images: data.images.replace('train-images', 't10k-images'),
-        labels: data.labels?.replace('train-labels', 't10k-labels') ?? null,
-        limit: samples,
-      },
-      () => undefined,
-    );
+    const heldOut = await heldOutSet(data, samples);
     return {
       judge: await SampleJudge.train(train, heldOut, { samples, seed }),
       heldOut,
@@ -84,6 +72,30 @@ export async function judgeFor(data: DataConfig, samples: number, seed: number):
     };
   }
   throw new Error(`the referee handles shapes and idx data, not '${data.source}'`);
+}
+
+function heldOutShapes(data: ShapesDataConfig, count: number) {
+  return createShapesDatasetWithAttributes({ ...data, count, seed: data.seed + 1000 });
+}
+
+/**
+ * `count` labelled images the training data does not hold: shapes drawn with another seed, or an
+ * IDX training file's t10k sibling.
+ */
+export async function heldOutSet(data: DataConfig, count: number): Promise<ImageDataset> {
+  if (data.source === 'shapes') return heldOutShapes(data, count).dataset;
+  if (data.source === 'idx') {
+    return loadDataset(
+      {
+        ...data,
+        images: data.images.replace('train-images', 't10k-images'),
+        labels: data.labels?.replace('train-labels', 't10k-labels') ?? null,
+        limit: count,
+      },
+      () => undefined,
+    );
+  }
+  throw new Error(`held-out images exist for shapes and idx data, not '${data.source}'`);
 }
 
 /** Samples of a run's EMA generator (newest checkpoint at or before `step`), judged. */
@@ -182,6 +194,11 @@ export interface TransferVerdict {
   images: number;
   /** Share of samples generated from an unseen image that are of that image's class. */
   rightClass: number;
+  /**
+   * Share of those images' k nearest training instances (by the run's features) that are of the
+   * image's class: the class fidelity the neighbourhoods the generator learned from can carry.
+   */
+  neighbourClass: number;
   /** Median over images of (spread of its samples) / (spread of its k nearest training images). */
   spreadRatio: number;
   /** The same ratio for the run's representative training instances and their neighbourhoods. */
@@ -217,6 +234,7 @@ export async function judgeTransfer(
     }
     const rng = new Rng(seed + 21);
     let right = 0;
+    let neighboursRight = 0;
     const ratios: number[] = [];
     const spreadOf = (rows: ArrayLike<number>): number => {
       const px = new Float32Array(rows.length * size);
@@ -246,6 +264,7 @@ export async function judgeTransfer(
       const samples = await generate(features, nn.indices[0] ?? 0);
       const truth = heldOut.labels?.[i] ?? -1;
       for (const c of await judge.judge.classify(samples, perImage)) if (c === truth) right++;
+      for (const j of nn.indices) if (train.labels?.[j] === truth) neighboursRight++;
       ratios.push(pixelSpread(samples, perImage) / spreadOf(nn.indices));
     }
     const own: number[] = [];
@@ -264,6 +283,7 @@ export async function judgeTransfer(
       step: gen.meta.step,
       images,
       rightClass: right / (images * perImage),
+      neighbourClass: neighboursRight / (images * index.k),
       spreadRatio: medianOf(ratios),
       instanceSpreadRatio: medianOf(own),
     };
@@ -280,11 +300,11 @@ function medianOf(v: number[]): number {
 
 export function formatTransfer(rows: TransferVerdict[]): string[] {
   return [
-    "| run | step | unseen images | samples of the image's class | spread / neighbours' spread (unseen) | (training instances) |",
-    '|---|---|---|---|---|---|',
+    "| run | step | unseen images | samples of the image's class | its k nearest training images of its class | spread / neighbours' spread (unseen) | (training instances) |",
+    '|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
-        `| ${r.name} | ${r.step} | ${r.images} | ${pct(r.rightClass)} | ${r.spreadRatio.toFixed(2)} | ${r.instanceSpreadRatio.toFixed(2)} |`,
+        `| ${r.name} | ${r.step} | ${r.images} | ${pct(r.rightClass)} | ${pct(r.neighbourClass)} | ${r.spreadRatio.toFixed(2)} | ${r.instanceSpreadRatio.toFixed(2)} |`,
     ),
   ];
 }
