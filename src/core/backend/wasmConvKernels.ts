@@ -7,6 +7,9 @@
 // the engine (no tape, no scopes): every intermediate is a backend TensorInfo freed before the
 // kernel returns, which keeps tfjs's per-kernel leak check and tf.memory() exact.
 //
+// The filter gradient itself runs on our own kernel (native/icganKernels.c conv_filter_grad) unless
+// that is switched off (ICGAN_WASM_NATIVE=0); the XNNPACK composition stays as the fallback.
+//
 // Only NHWC is handled (what the models use); the filter gradient of an NCHW conv throws, the
 // input gradient of one falls back to the stock kernel. Gradient kernels never see dilations:
 // tfjs refuses to differentiate a dilated conv2d before reaching them.
@@ -23,12 +26,16 @@ type ExplicitPad = tf.backend_util.ExplicitPadding;
 const BACKEND = 'wasm';
 
 let stockBackpropInput: tf.KernelConfig | undefined;
+let nativeFilterGrad = true;
 
 /**
- * Registers the XNNPACK-based Conv2DBackpropFilter and Conv2DBackpropInput for the 'wasm'
- * backend, replacing the stock input gradient. Safe to call any number of times.
+ * Registers our Conv2DBackpropFilter and Conv2DBackpropInput for the 'wasm' backend, replacing
+ * the stock input gradient. Safe to call any number of times. `nativeFilterGrad: false` sends the
+ * filter gradient through XNNPACK instead of our kernel (ICGAN_WASM_NATIVE=0, comparisons);
+ * without options the setting is unchanged.
  */
-export function registerWasmConvKernels(): void {
+export function registerWasmConvKernels(options: { nativeFilterGrad?: boolean } = {}): void {
+  if (options.nativeFilterGrad !== undefined) nativeFilterGrad = options.nativeFilterGrad;
   installKernel(backpropFilterConfig);
   const replaced = installKernel(backpropInputConfig);
   if (replaced !== undefined) stockBackpropInput = replaced;
@@ -110,6 +117,25 @@ function reshape(backend: BackendWasm, x: Info, shape: number[]): Info {
 
 // ---- Conv2DBackpropFilter --------------------------------------------------------------------
 
+/** Our kernel: one pass, no intermediates, bit-identical for any thread count. */
+function backpropFilterNative(backend: BackendWasm, x: Info, dy: Info, g: ConvGeometry): Info {
+  const dw = backend.makeOutput([g.kH, g.kW, g.inC, g.outC], 'float32');
+  NativeKernels.for(backend).run(
+    'conv_filter_grad',
+    [
+      heapOffset(backend, x),
+      heapOffset(backend, dy),
+      heapOffset(backend, dw),
+      ...[g.batch, g.inH, g.inW, g.inC, g.outH, g.outW, g.outC],
+      ...[g.kH, g.kW, g.sH, g.sW, g.padTop, g.padLeft],
+    ],
+    // The pool's element threshold against multiply-adds, as for matmul: waking it paid off from
+    // about 2^20 of them.
+    (g.batch * g.outH * g.outW * g.kH * g.kW * g.inC * g.outC) / 64,
+  );
+  return dw;
+}
+
 /**
  * dW[kh,kw,ci,co] = Σ_{b,oh,ow} xpad[b, kh + sH·oh, kw + sW·ow, ci] · dy[b,oh,ow,co]: a stride-1
  * Conv2D of x as [Ci,H,W,B] with dy as the filter [OH,OW,B,Co], dilated by the forward stride.
@@ -126,6 +152,7 @@ function backpropFilter(params: KernelParams): Info {
     'Conv2DBackpropFilter (wasm, XNNPACK)',
   );
   checkDy(dy, g, 'Conv2DBackpropFilter');
+  if (nativeFilterGrad) return backpropFilterNative(backend, x, dy, g);
   // Rows/cols of x past the last window need a negative pad, i.e. a crop.
   const padBottom = g.kH + g.sH * (g.outH - 1) - g.inH - g.padTop;
   const padRight = g.kW + g.sW * (g.outW - 1) - g.inW - g.padLeft;
