@@ -618,8 +618,9 @@ static void fg_tail(const float *x, const float *dy, float *o, int first, int nr
           dyRow, co, ylo, yhi, xlo, xhi)
 
 // dw [KH, KW, C, O] from x [B, H, W, C] and dy [B, OH, OW, O]. Split on the KH·KW·C rows of dw.
-// The batch is walked in blocks of about 256 output pixels, each block's sums added onto the
-// previous ones in dw, so the pixels a tile reads stay in cache across its column tiles.
+// The batch is walked in blocks of about 64 output pixels, each block's sums added onto the
+// previous ones in dw, so the pixels a tile reads stay in cache across its column tiles (64
+// measured up to 12 % faster than 256 or 1024 at DCGAN's layers; 16–128 about even).
 EXPORT(conv_filter_grad)
 void conv_filter_grad(const float *x, const float *dy, float *dw, int batch, int h, int w, int c,
                       int oh, int ow, int co, int kh, int kw, int sh, int sw, int padt, int padl,
@@ -629,7 +630,7 @@ void conv_filter_grad(const float *x, const float *dy, float *dw, int batch, int
   long xImage = (long)h * w * c, dyImage = (long)oh * ow * co;
   int xRowStep = sh * w * c, xColStep = sw * c, dyRow = ow * co;
   int pixels = oh * ow;
-  int block = pixels >= 256 ? 1 : 256 / (pixels > 0 ? pixels : 1);
+  int block = pixels >= 64 ? 1 : 64 / (pixels > 0 ? pixels : 1);
   // At least one pass, so an empty batch still writes its zeros.
   for (int b0 = 0; b0 == 0 || b0 < batch; b0 += block) {
     int images = batch - b0 < block ? batch - b0 : block;

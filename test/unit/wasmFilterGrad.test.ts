@@ -94,16 +94,16 @@ const CASES: Case[] = [
     strides: 1,
     pad: 'valid',
   },
-  // The kernel walks the batch in blocks of about 256 output pixels, adding each onto the last.
+  // The kernel walks the batch in blocks of about 64 output pixels, adding each onto the last.
   {
-    name: 'several blocks of one image (272 pixels each)',
+    name: 'one image per block (272 pixels each)',
     x: [3, 17, 16, 5],
     filter: [3, 3, 5, 10],
     strides: 1,
     pad: 'same',
   },
   {
-    name: 'several blocks of 64 small images',
+    name: 'blocks of 16 small images',
     x: [67, 3, 3, 6],
     filter: [2, 2, 6, 9],
     strides: 1,
