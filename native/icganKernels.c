@@ -1,6 +1,6 @@
-// IC-GAN Studio's own WASM kernels for tfjs-backend-wasm: the memory copies around the conv
-// gradients, element-wise arithmetic (tanh included), the channel reductions of batch norm and
-// small matrix products, in SIMD.
+// IC-GAN Studio's own WASM kernels for tfjs-backend-wasm: the conv filter gradient, the memory
+// copies around the conv input gradient, element-wise arithmetic (tanh included), the channel
+// reductions of batch norm and small matrix products, in SIMD.
 //
 // The module imports tfjs-wasm's own WebAssembly.Memory ("env"."memory"), so every pointer below
 // is a tensor's byte offset on that heap and the kernels read and write tensor data in place.
@@ -321,8 +321,9 @@ void interleave_phases(const float *phases, float *dx, int batch, int h, int w, 
 // A forward conv reads input pixel (oy·sh + ky − padT, ox·sw + kx − padL) for output pixel
 // (oy, ox) and tap (ky, kx). The input gradient is col2im(dy·Wᵀ), where row b·OH·OW + oy·OW + ox,
 // column (ky·KW + kx)·C + c of dy·Wᵀ is what that output pixel sends back through that tap.
-// (The filter gradient as Pᵀ·dy, P the im2col patch matrix, measured slower than the dilated
-// conv of wasmConvKernels.ts: XNNPACK's fully-connected op is slow with a long inner axis.)
+// (The filter gradient as Pᵀ·dy through XNNPACK, P the im2col patch matrix, measured slower than
+// the dilated conv of wasmConvKernels.ts: XNNPACK's fully-connected op is slow with a long inner
+// axis. conv_filter_grad below does that product itself, without P.)
 
 static inline void copy_or_zero(const float *src, float *dst, int n, int inside) {
   int k = 0;

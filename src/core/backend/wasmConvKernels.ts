@@ -1,14 +1,15 @@
 // tfjs-backend-wasm 4.22 cannot train a conv net: it has no Conv2DBackpropFilter, and its
-// Conv2DBackpropInput (also conv2dTranspose's forward pass) is a scalar C++ loop. Both gradients
-// are rewritten here as ONE forward Conv2D, which the backend runs through XNNPACK with SIMD;
-// the transposes, phase interleaving and crops around it are cheap memory copies.
+// Conv2DBackpropInput (also conv2dTranspose's forward pass) is a scalar C++ loop. The input
+// gradient is rewritten here as a forward Conv2D or GEMM, which the backend runs through XNNPACK
+// with SIMD; the transposes, phase interleaving and crops around it are cheap memory copies.
+// The filter gradient runs on our own kernel (native/icganKernels.c conv_filter_grad): XNNPACK
+// only takes it as a conv whose filter is the whole dy, a shape it runs at 1–6 GFLOP/s. That
+// composition (one dilated Conv2D between transposes) stays as the fallback for
+// ICGAN_WASM_NATIVE=0 and for comparisons.
 //
 // The kernels compose the backend's own kernel functions rather than tf ops, so nothing touches
 // the engine (no tape, no scopes): every intermediate is a backend TensorInfo freed before the
 // kernel returns, which keeps tfjs's per-kernel leak check and tf.memory() exact.
-//
-// The filter gradient itself runs on our own kernel (native/icganKernels.c conv_filter_grad) unless
-// that is switched off (ICGAN_WASM_NATIVE=0); the XNNPACK composition stays as the fallback.
 //
 // Only NHWC is handled (what the models use); the filter gradient of an NCHW conv throws, the
 // input gradient of one falls back to the stock kernel. Gradient kernels never see dilations:
