@@ -563,7 +563,7 @@ static inline void tap_range(int k, int s, int pad, int in, int out, int *lo, in
   *hi = h < out ? h : out;
 }
 
-// nr ≤ 4 rows (input channels of one tap) by 4·nv ≤ 8 columns of dW over images [b0, b1),
+// nr ≤ 4 rows (input channels of one tap) by 4·nv ≤ 8 columns of dW over `images` images,
 // starting from zero (`first`) or from the sums already in dW. x points at the tile's first
 // channel of the tap-shifted pixel (b0, oy = 0, ox = 0); dy and o at the tile's first column.
 INLINE void fg_tile(const float *x, const float *dy, float *o, int first, int nr, int nv,
@@ -621,7 +621,7 @@ static void fg_tail(const float *x, const float *dy, float *o, int first, int nr
 // dw [KH, KW, C, O] from x [B, H, W, C] and dy [B, OH, OW, O]. Split on the KH·KW·C rows of dw.
 // The batch is walked in blocks of about 64 output pixels, each block's sums added onto the
 // previous ones in dw, so the pixels a tile reads stay in cache across its column tiles (64
-// measured up to 12 % faster than 256 or 1024 at DCGAN's layers; 16–128 about even).
+// measured up to 12 % faster than 256 or 1024 at DCGAN's layers; 16–128 within 10 % of it).
 EXPORT(conv_filter_grad)
 void conv_filter_grad(const float *x, const float *dy, float *dw, int batch, int h, int w, int c,
                       int oh, int ow, int co, int kh, int kw, int sh, int sw, int padt, int padl,
