@@ -33,11 +33,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/core/backend/backendChain';
-import { resolveConfig } from '../src/core/config/loadConfig';
-import type { ModelConfig, TrainConfig } from '../src/core/config/types';
+import type { ModelConfig } from '../src/core/config/types';
 import { gatherBatch } from '../src/core/data/batch';
-import type { ImageDataset } from '../src/core/data/dataset';
-import { createShapesDataset } from '../src/core/data/shapesDataset';
 import { augmentBatch } from '../src/core/features/augment';
 import {
   buildParams,
@@ -51,18 +48,16 @@ import {
   type SelfSupervisedSettings,
 } from '../src/core/features/featureSettings';
 import { ntXentLoss } from '../src/core/features/ntXent';
-import type { InstanceIndex } from '../src/core/instances/instanceIndex';
 import { ConvGan } from '../src/core/models/convGan';
 import { BATCH_STATS } from '../src/core/models/layers';
 import { countParameters, gradientsByName, type VariableMap } from '../src/core/models/paramStore';
 import { Rng } from '../src/core/random/rng';
 import { Adam } from '../src/core/train/adam';
-import { TrainingSession } from '../src/core/train/trainingSession';
 import { coreLabel, peerChildEnv, usableCoretypes } from './peers/openblas';
 import { describeInstall, ensureTorchPeer, PeerError, type TorchPeer } from './peers/torchPeer';
+import { benchConfig, ganSession, shapesData } from './ganWorkloads';
 import { flag, loadAvg, log, median } from './harness';
 import { takeFloats } from '../src/core/backend/tensorRead';
-import { syntheticInstances } from '../test/support/syntheticInstances';
 
 const BACKENDS = ['tfjs-node-gpu', 'tfjs-node', 'webgpu', 'wasm', 'cpu'] as const;
 type Backend = (typeof BACKENDS)[number];
@@ -74,10 +69,6 @@ const TITLES: Record<Workload, string> = {
   icgan: 'IC-GAN-32',
   ss: 'SS encoder',
 };
-
-/** Images generated for the data set: the step's cost does not depend on how many there are. */
-const DATA_COUNT = 2048;
-const ICGAN_EXAMPLE = path.join(__dirname, '..', 'examples', 'shapes-icgan.icgan.json');
 
 /** What a tfjs child reports for one workload. */
 interface TfjsRow {
@@ -202,37 +193,6 @@ export function ssFlops(s: SelfSupervisedSettings, channels: number, batch: numb
 // ---------------------------------------------------------------------------------------------
 // Child: one workload on one tfjs backend.
 
-function benchConfig(workload: Workload): TrainConfig {
-  if (workload === 'dcgan') {
-    return resolveConfig(
-      {
-        seed: 0,
-        data: { source: 'shapes', count: DATA_COUNT, resolution: 32 },
-        model: { type: 'dcgan', zDim: 100, gWidth: 32, dWidth: 32 },
-        training: { batchSize: 64, gLr: 2e-4, dLr: 2e-4, beta1: 0.5 },
-      },
-      path.join(__dirname, 'bench.icgan.json'),
-    );
-  }
-  // The example as the project resolves it, with a smaller (generated) data set, and the
-  // architecture trainStep.py mirrors: batch-norm D, one minibatch statistic over the batch, the
-  // non-saturating loss and β1 0.5 (the example's recipe uses spectral norm, groups of 4 and hinge;
-  // trainStep.py has neither, and the parameter counts must match).
-  const raw = JSON.parse(fs.readFileSync(ICGAN_EXAMPLE, 'utf8')) as {
-    data: { count: number };
-    model: Record<string, unknown>;
-    training: Record<string, unknown>;
-  };
-  raw.data.count = DATA_COUNT;
-  Object.assign(raw.model, { dNorm: 'batch', groupSize: 0 });
-  Object.assign(raw.training, { loss: 'nonsaturating', beta1: 0.5 });
-  return resolveConfig(raw, ICGAN_EXAMPLE);
-}
-
-function shapesData(cfg: TrainConfig): ImageDataset {
-  return createShapesDataset(cfg.data as never);
-}
-
 async function timeSteps(
   step: () => Promise<unknown>,
   reps: number,
@@ -253,15 +213,7 @@ async function ganChild(
   reps: number,
   warmup: number,
 ): Promise<Partial<TfjsRow>> {
-  const cfg = benchConfig(workload);
-  const data = shapesData(cfg);
-  let instances: InstanceIndex | null = null;
-  if (workload === 'icgan') {
-    const features = resolveFeatureSettings(cfg.instances.features as never);
-    if (features.kind !== 'selfsupervised') throw new Error('the IC-GAN example changed kind');
-    instances = syntheticInstances(data.count, features.dim, cfg.instances.k);
-  }
-  const session = new TrainingSession(cfg, data, instances);
+  const { cfg, session } = ganSession(workload);
   const model = session.model;
   if (!(model instanceof ConvGan)) throw new Error(`${workload}: not a ConvGan`);
   const times = await timeSteps(() => session.trainStep(), reps, warmup);

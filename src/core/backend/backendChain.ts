@@ -106,9 +106,10 @@ async function loadBackend(name: BackendName, attempts: BackendAttempt[]): Promi
       return activate('webgpu');
     case 'wasm':
       setWasmPaths(findWasmPathPrefix());
-      registerWasmConvKernels();
       // ICGAN_WASM_NATIVE=0 keeps tfjs-wasm's own element-wise kernels, the composite Adam and
-      // EMA updates, and sends every matrix product to the stock kernel (before/after comparisons).
+      // EMA updates, sends every matrix product to the stock kernel and the conv filter gradient
+      // to XNNPACK (before/after comparisons).
+      registerWasmConvKernels({ nativeFilterGrad: process.env['ICGAN_WASM_NATIVE'] !== '0' });
       registerWasmMatMulKernel({ native: process.env['ICGAN_WASM_NATIVE'] !== '0' });
       registerWasmTileKernel();
       if (process.env['ICGAN_WASM_NATIVE'] !== '0') {

@@ -1,7 +1,11 @@
 // tfjs-backend-wasm 4.22 cannot train a conv net: it has no Conv2DBackpropFilter, and its
-// Conv2DBackpropInput (also conv2dTranspose's forward pass) is a scalar C++ loop. Both gradients
-// are rewritten here as ONE forward Conv2D, which the backend runs through XNNPACK with SIMD;
-// the transposes, phase interleaving and crops around it are cheap memory copies.
+// Conv2DBackpropInput (also conv2dTranspose's forward pass) is a scalar C++ loop. The input
+// gradient is rewritten here as a forward Conv2D or GEMM, which the backend runs through XNNPACK
+// with SIMD; the transposes, phase interleaving and crops around it are cheap memory copies.
+// The filter gradient runs on our own kernel (native/icganKernels.c conv_filter_grad): XNNPACK
+// only takes it as a conv whose filter is the whole dy, a shape it runs at 1–6 GFLOP/s. That
+// composition (one dilated Conv2D between transposes) stays as the fallback for
+// ICGAN_WASM_NATIVE=0 and for comparisons.
 //
 // The kernels compose the backend's own kernel functions rather than tf ops, so nothing touches
 // the engine (no tape, no scopes): every intermediate is a backend TensorInfo freed before the
@@ -23,12 +27,16 @@ type ExplicitPad = tf.backend_util.ExplicitPadding;
 const BACKEND = 'wasm';
 
 let stockBackpropInput: tf.KernelConfig | undefined;
+let nativeFilterGrad = true;
 
 /**
- * Registers the XNNPACK-based Conv2DBackpropFilter and Conv2DBackpropInput for the 'wasm'
- * backend, replacing the stock input gradient. Safe to call any number of times.
+ * Registers our Conv2DBackpropFilter and Conv2DBackpropInput for the 'wasm' backend, replacing
+ * the stock input gradient. Safe to call any number of times. `nativeFilterGrad: false` sends the
+ * filter gradient through XNNPACK instead of our kernel (ICGAN_WASM_NATIVE=0, comparisons);
+ * without options the setting is unchanged.
  */
-export function registerWasmConvKernels(): void {
+export function registerWasmConvKernels(options: { nativeFilterGrad?: boolean } = {}): void {
+  if (options.nativeFilterGrad !== undefined) nativeFilterGrad = options.nativeFilterGrad;
   installKernel(backpropFilterConfig);
   const replaced = installKernel(backpropInputConfig);
   if (replaced !== undefined) stockBackpropInput = replaced;
@@ -110,6 +118,26 @@ function reshape(backend: BackendWasm, x: Info, shape: number[]): Info {
 
 // ---- Conv2DBackpropFilter --------------------------------------------------------------------
 
+/** Our kernel: one pass, no intermediates, bit-identical for any thread count. */
+function backpropFilterNative(backend: BackendWasm, x: Info, dy: Info, g: ConvGeometry): Info {
+  const dw = backend.makeOutput([g.kH, g.kW, g.inC, g.outC], 'float32');
+  NativeKernels.for(backend).run(
+    'conv_filter_grad',
+    [
+      heapOffset(backend, x),
+      heapOffset(backend, dy),
+      heapOffset(backend, dw),
+      ...[g.batch, g.inH, g.inW, g.inC, g.outH, g.outW, g.outC],
+      ...[g.kH, g.kW, g.sH, g.sW, g.padTop, g.padLeft],
+    ],
+    // Multiply-adds against the pool's element threshold as matmul counts them (waking the pool
+    // paid off there from about 2^20; not re-measured for this kernel, whose calls in training
+    // are all far above it).
+    (g.batch * g.outH * g.outW * g.kH * g.kW * g.inC * g.outC) / 64,
+  );
+  return dw;
+}
+
 /**
  * dW[kh,kw,ci,co] = Σ_{b,oh,ow} xpad[b, kh + sH·oh, kw + sW·ow, ci] · dy[b,oh,ow,co]: a stride-1
  * Conv2D of x as [Ci,H,W,B] with dy as the filter [OH,OW,B,Co], dilated by the forward stride.
@@ -126,6 +154,7 @@ function backpropFilter(params: KernelParams): Info {
     'Conv2DBackpropFilter (wasm, XNNPACK)',
   );
   checkDy(dy, g, 'Conv2DBackpropFilter');
+  if (nativeFilterGrad) return backpropFilterNative(backend, x, dy, g);
   // Rows/cols of x past the last window need a negative pad, i.e. a crop.
   const padBottom = g.kH + g.sH * (g.outH - 1) - g.inH - g.padTop;
   const padRight = g.kW + g.sW * (g.outW - 1) - g.inW - g.padLeft;

@@ -30,6 +30,7 @@ export const NATIVE_KERNELS = [
   'interleave_phases',
   'col2im',
   'matmul',
+  'conv_filter_grad',
   // Parameter updates (wasmUpdateKernels.ts).
   'adam_update',
   'ema_update',
