@@ -24,8 +24,16 @@ export function benchConfig(workload: GanWorkload): TrainConfig {
       {
         seed: 0,
         data: { source: 'shapes', count: DATA_COUNT, resolution: 32 },
-        model: { type: 'dcgan', zDim: 100, gWidth: 32, dWidth: 32 },
-        training: { batchSize: 64, gLr: 2e-4, dLr: 2e-4, beta1: 0.5 },
+        // The DCGAN-32 reference trainStep.py mirrors, pinned against the project's defaults.
+        model: {
+          type: 'dcgan',
+          zDim: 100,
+          gWidth: 32,
+          dWidth: 32,
+          dNorm: 'batch',
+          dMinibatchStd: false,
+        },
+        training: { batchSize: 64, loss: 'nonsaturating', gLr: 2e-4, dLr: 2e-4, beta1: 0.5 },
       },
       path.join(__dirname, 'bench.icgan.json'),
     );

@@ -29,7 +29,14 @@ describe('config', () => {
     assert.equal(c.backend, 'auto');
     assert.deepEqual(c.data, { source: 'shapes', count: 10000, resolution: 32, seed: 0 });
     assert.equal(c.training.batchSize, 64);
-    assert.equal(c.training.loss, 'nonsaturating');
+    // The recipe measured best (docs/sample-quality.md): spectral-norm D with minibatch std,
+    // hinge loss, Adam 8e-4 with β1 0.
+    assert.equal(c.training.loss, 'hinge');
+    assert.equal(c.training.gLr, 8e-4);
+    assert.equal(c.training.dLr, 8e-4);
+    assert.equal(c.training.beta1, 0);
+    assert.equal(c.model.dNorm, 'spectral');
+    assert.equal(c.model.dMinibatchStd, true);
     assert.equal(c.model.mlp.jointHidden, 1200);
     assert.equal(c.runsDir, '/work/x/runs');
   });

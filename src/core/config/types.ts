@@ -76,9 +76,12 @@ export interface ModelConfig {
   condition: ConditionKind;
   /** condition 'tags': probability that a tag is left out of y in training. */
   tagDropout: number;
-  /** Convolutional models: D's normalisation; 'auto' = 'batch' for dcgan, 'spectral' for cgan. */
+  /**
+   * Convolutional models: D's normalisation (default 'spectral'); 'auto', the default before
+   * 2026-12-06 that older runs record, = 'batch' for dcgan, 'spectral' for the conditional models.
+   */
   dNorm: 'auto' | 'batch' | 'spectral';
-  /** Convolutional models: minibatch-stddev feature in D; 'auto' = off for dcgan, on for cgan. */
+  /** Convolutional models: minibatch-stddev feature in D (default on); 'auto' as for dNorm. */
   dMinibatchStd: 'auto' | boolean;
   /** dcgan: images per discriminator pack (PacGAN); absent in runs from before it (1). */
   pack?: number;
