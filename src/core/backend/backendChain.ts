@@ -32,10 +32,6 @@ import {
 
 export type { BackendAttempt, BackendName } from '../../protocol/runnerEvents';
 
-// Global, not per backend: it runs the fused kernel where a backend registers one (wasm, below)
-// and tfjs's own gradient elsewhere. After register_all_gradients, whose LeakyRelu it wraps.
-registerLeakyReluGradient();
-
 /** What was loaded and why earlier candidates were skipped; travels in the run-started event. */
 export type BackendReport = BackendInfo;
 
@@ -68,6 +64,10 @@ const nodeRequire = createRequire(__filename);
 export async function initBackend(requested: BackendName | 'auto'): Promise<BackendReport> {
   const candidates = requested === 'auto' ? BACKEND_ORDER : [checkName(requested)];
   const attempts: BackendAttempt[] = [];
+  // Global, not per backend: the fused kernel where a backend registers one (wasm, below), tfjs's
+  // own gradient elsewhere. Here rather than at import: loading tfjs-layers (modelFeatures.ts)
+  // registers every stock gradient again, and bundles may load it after this module.
+  registerLeakyReluGradient();
   for (const name of candidates) {
     const started = performance.now();
     try {
