@@ -12,9 +12,11 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { BackendAttempt, BackendInfo, BackendName } from '../../protocol/runnerEvents';
 import { UserError } from '../errors';
+import { registerLeakyReluGradient } from '../train/leakyReluGrad';
 import { registerCpuConvKernels } from './cpuConvKernels';
 import { registerWasmConvKernels } from './wasmConvKernels';
 import { registerWasmElementwiseKernels } from './wasmElementwiseKernels';
+import { registerWasmLeakyGradKernel } from './wasmLeakyGradKernel';
 import { registerWasmMatMulKernel } from './wasmMatMulKernel';
 import { registerWasmTileKernel } from './wasmTileKernel';
 import { registerWasmUpdateKernels } from './wasmUpdateKernels';
@@ -62,6 +64,10 @@ const nodeRequire = createRequire(__filename);
 export async function initBackend(requested: BackendName | 'auto'): Promise<BackendReport> {
   const candidates = requested === 'auto' ? BACKEND_ORDER : [checkName(requested)];
   const attempts: BackendAttempt[] = [];
+  // Global, not per backend: the fused kernel where a backend registers one (wasm, below), tfjs's
+  // own gradient elsewhere. Here rather than at import: loading tfjs-layers (modelFeatures.ts)
+  // registers every stock gradient again, and bundles may load it after this module.
+  registerLeakyReluGradient();
   for (const name of candidates) {
     const started = performance.now();
     try {
@@ -107,14 +113,15 @@ async function loadBackend(name: BackendName, attempts: BackendAttempt[]): Promi
     case 'wasm':
       setWasmPaths(findWasmPathPrefix());
       // ICGAN_WASM_NATIVE=0 keeps tfjs-wasm's own element-wise kernels, the composite Adam and
-      // EMA updates, sends every matrix product to the stock kernel and the conv filter gradient
-      // to XNNPACK (before/after comparisons).
+      // EMA updates and the stock LeakyRelu gradient, sends every matrix product to the stock
+      // kernel and the conv filter gradient to XNNPACK (before/after comparisons).
       registerWasmConvKernels({ nativeFilterGrad: process.env['ICGAN_WASM_NATIVE'] !== '0' });
       registerWasmMatMulKernel({ native: process.env['ICGAN_WASM_NATIVE'] !== '0' });
       registerWasmTileKernel();
       if (process.env['ICGAN_WASM_NATIVE'] !== '0') {
         registerWasmElementwiseKernels();
         registerWasmUpdateKernels();
+        registerWasmLeakyGradKernel();
       }
       return activateWasm(attempts);
     case 'cpu':

@@ -31,6 +31,8 @@ export const NATIVE_KERNELS = [
   'col2im',
   'matmul',
   'conv_filter_grad',
+  // The LeakyRelu gradient (wasmLeakyGradKernel.ts).
+  'leaky_relu_grad',
   // Parameter updates (wasmUpdateKernels.ts).
   'adam_update',
   'ema_update',
