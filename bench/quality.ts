@@ -34,7 +34,15 @@ const MODEL = {
   dNorm: 'batch',
   dMinibatchStd: true,
 };
-const TRAINING = { batchSize: 32, gLr: 2e-4, dLr: 2e-4, logEvery: 100 };
+// The settings the published table was measured with, pinned against the project's defaults.
+const TRAINING = {
+  batchSize: 32,
+  loss: 'nonsaturating',
+  gLr: 2e-4,
+  dLr: 2e-4,
+  beta1: 0.5,
+  logEvery: 100,
+};
 
 function dataFor(name: string): Record<string, unknown> {
   if (name === 'shapes') return { source: 'shapes', count: 10000, resolution: 32 };
