@@ -8,8 +8,9 @@ import {
   unregisterCpuConvKernels,
 } from '../../src/core/backend/cpuConvKernels';
 import { registerWasmConvKernels } from '../../src/core/backend/wasmConvKernels';
-import { NativeKernels, setParallelMinElements } from '../../src/core/backend/wasmNativeKernels';
+import { NativeKernels } from '../../src/core/backend/wasmNativeKernels';
 import { fixedTensor as fixed, liveTensors } from '../support/fixedTensor';
+import { assertWithin, bothThreadings, gamma } from '../support/kernelChecks';
 
 // Our Conv2DBackpropFilter (native/icganKernels.c conv_filter_grad) over odd shapes, strides,
 // paddings, batch sizes and channel counts off the kernel's 4 × 8 register tile, against tfjs's
@@ -173,46 +174,6 @@ function reference(
     }
   }
   return { exact, magnitude, terms: g.batch * g.outH * g.outW };
-}
-
-function gamma(n: number): number {
-  const nu = n * 2 ** -24;
-  return nu / (1 - nu);
-}
-
-function assertWithin(
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-  magnitude: Float64Array,
-  bound: number,
-  what: string,
-): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  for (let i = 0; i < expected.length; i++) {
-    const d = Math.abs((actual[i] as number) - (expected[i] as number));
-    const allowed = bound * (magnitude[i] as number);
-    assert.ok(
-      d <= allowed,
-      `${what}: element ${i} is ${actual[i]}, expected ${expected[i]} (|diff| ${d} > ${allowed})`,
-    );
-  }
-}
-
-/** Runs `f` on the calling thread alone and split over every thread; asserts the same bits. */
-function bothThreadings(f: () => tf.Tensor): tf.Tensor {
-  const previous = setParallelMinElements(Infinity);
-  let single: tf.Tensor;
-  let split: tf.Tensor;
-  try {
-    single = f();
-    setParallelMinElements(0);
-    split = f();
-  } finally {
-    setParallelMinElements(previous);
-  }
-  assert.deepEqual(Array.from(split.dataSync()), Array.from(single.dataSync()), 'threads');
-  split.dispose();
-  return single;
 }
 
 /** `f` with the filter gradient on the XNNPACK path, then ours back. */

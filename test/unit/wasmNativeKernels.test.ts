@@ -14,9 +14,10 @@ import {
   registerWasmConvKernels,
   unregisterWasmConvKernels,
 } from '../../src/core/backend/wasmConvKernels';
-import { NativeKernels, setParallelMinElements } from '../../src/core/backend/wasmNativeKernels';
+import { NativeKernels } from '../../src/core/backend/wasmNativeKernels';
 import { type BackendWasm, getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { fixedTensor, liveTensors } from '../support/fixedTensor';
+import { bothThreadings } from '../support/kernelChecks';
 
 // Our own WASM kernels (native/icganKernels.c) against the stock tfjs-wasm kernels they replace:
 // element-wise ops bit-identical, reductions within float32 rounding of a float64 sum and closer
@@ -40,23 +41,6 @@ async function withStockAsync<T>(f: () => Promise<T>): Promise<T> {
   } finally {
     registerWasmElementwiseKernels();
   }
-}
-
-/** Runs `f` single-threaded and split over every thread; asserts both give the same bits. */
-function bothThreadings(f: () => tf.Tensor): tf.Tensor {
-  const previous = setParallelMinElements(Infinity);
-  let single: tf.Tensor;
-  let split: tf.Tensor;
-  try {
-    single = f();
-    setParallelMinElements(0);
-    split = f();
-  } finally {
-    setParallelMinElements(previous);
-  }
-  assert.deepEqual(Array.from(split.dataSync()), Array.from(single.dataSync()), 'threads');
-  split.dispose();
-  return single;
 }
 
 const BINARY_CASES: [string, number[], number[]][] = [

@@ -7,8 +7,8 @@ import {
   setNativeMatMulMaxWork,
   unregisterWasmMatMulKernel,
 } from '../../src/core/backend/wasmMatMulKernel';
-import { setParallelMinElements } from '../../src/core/backend/wasmNativeKernels';
 import { fixedTensor as fixed, liveTensors } from '../support/fixedTensor';
+import { assertWithin, bothThreadings, gamma } from '../support/kernelChecks';
 
 // Our BatchMatMul kernel (native/icganKernels.c `matmul`) on every layout it takes: odd sizes,
 // m, n or k of 1, all four transpose combinations, batched and broadcast batches. Each product
@@ -19,23 +19,6 @@ import { fixedTensor as fixed, liveTensors } from '../support/fixedTensor';
 // exact value, γ_k = k·2⁻²⁴ / (1 − k·2⁻²⁴) (the standard recursive-summation bound, product
 // rounding included). Ours must be within γ_k of the float64 product, and within 2·γ_k of the
 // stock kernel (both are within γ_k).
-
-/** Runs `f` single-threaded and split over every thread; asserts both give the same bits. */
-function bothThreadings(f: () => tf.Tensor): tf.Tensor {
-  const previous = setParallelMinElements(Infinity);
-  let single: tf.Tensor;
-  let split: tf.Tensor;
-  try {
-    single = f();
-    setParallelMinElements(0);
-    split = f();
-  } finally {
-    setParallelMinElements(previous);
-  }
-  assert.deepEqual(Array.from(split.dataSync()), Array.from(single.dataSync()), 'threads');
-  split.dispose();
-  return single;
-}
 
 function withStock<T>(f: () => T): T {
   unregisterWasmMatMulKernel();
@@ -83,29 +66,6 @@ function reference(
     }
   }
   return { exact, magnitude, k };
-}
-
-function gamma(k: number): number {
-  const ku = k * 2 ** -24;
-  return ku / (1 - ku);
-}
-
-function assertWithin(
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-  magnitude: Float64Array,
-  bound: number,
-  what: string,
-): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  for (let i = 0; i < expected.length; i++) {
-    const d = Math.abs((actual[i] as number) - (expected[i] as number));
-    const allowed = bound * (magnitude[i] as number);
-    assert.ok(
-      d <= allowed,
-      `${what}: element ${i} is ${actual[i]}, expected ${expected[i]} (|diff| ${d} > ${allowed})`,
-    );
-  }
 }
 
 /** [m, n, k]: every loop form and its tails (rows of 4, columns of 8 and 4, p of 4). */

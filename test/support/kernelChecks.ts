@@ -1,0 +1,48 @@
+import * as assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import { setParallelMinElements } from '../../src/core/backend/wasmNativeKernels';
+
+/**
+ * Higham's γ_n = n·u / (1 − n·u) for float32 (u = 2⁻²⁴): the relative error bound of a sum of n
+ * products, whatever the order, which is what a kernel's threads and SIMD lanes change.
+ */
+export function gamma(n: number): number {
+  const nu = n * 2 ** -24;
+  return nu / (1 - nu);
+}
+
+/** |actual − expected| ≤ bound · magnitude per element (magnitude: Σ|terms| of each result). */
+export function assertWithin(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  magnitude: Float64Array,
+  bound: number,
+  what: string,
+): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  for (let i = 0; i < expected.length; i++) {
+    const d = Math.abs((actual[i] as number) - (expected[i] as number));
+    const allowed = bound * (magnitude[i] as number);
+    assert.ok(
+      d <= allowed,
+      `${what}: element ${i} is ${actual[i]}, expected ${expected[i]} (|diff| ${d} > ${allowed})`,
+    );
+  }
+}
+
+/** Runs `f` on the calling thread alone and split over every thread; asserts the same bits. */
+export function bothThreadings(f: () => tf.Tensor): tf.Tensor {
+  const previous = setParallelMinElements(Infinity);
+  let single: tf.Tensor;
+  let split: tf.Tensor;
+  try {
+    single = f();
+    setParallelMinElements(0);
+    split = f();
+  } finally {
+    setParallelMinElements(previous);
+  }
+  assert.deepEqual(Array.from(split.dataSync()), Array.from(single.dataSync()), 'threads');
+  split.dispose();
+  return single;
+}
