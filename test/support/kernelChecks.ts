@@ -46,3 +46,13 @@ export function bothThreadings(f: () => tf.Tensor): tf.Tensor {
   split.dispose();
   return single;
 }
+
+/** Runs `f` with the pool woken from `parallelMin` elements (Infinity: the calling thread only). */
+export function threaded<T>(parallelMin: number, f: () => T): T {
+  const previous = setParallelMinElements(parallelMin);
+  try {
+    return f();
+  } finally {
+    setParallelMinElements(previous);
+  }
+}

@@ -7,7 +7,7 @@ import {
   registerWasmLeakyGradKernel,
   unregisterWasmLeakyGradKernel,
 } from '../../src/core/backend/wasmLeakyGradKernel';
-import { NativeKernels, setParallelMinElements } from '../../src/core/backend/wasmNativeKernels';
+import { NativeKernels } from '../../src/core/backend/wasmNativeKernels';
 import {
   LEAKY_RELU_GRAD,
   registerLeakyReluGradient,
@@ -17,6 +17,7 @@ import { TrainingSession } from '../../src/core/train/trainingSession';
 import { fixedTensor, liveTensors } from '../support/fixedTensor';
 import { makeTempDir } from './support/tempDir';
 import { tinyConfig } from './support/tinyConfig';
+import { threaded } from '../support/kernelChecks';
 
 // The fused LeakyRelu gradient (src/core/train/leakyReluGrad.ts, native/icganKernels.c
 // leaky_relu_grad) against tfjs's own gradient, where(greater(x, 0), dy, mul(dy, alpha)): the
@@ -75,15 +76,6 @@ function withStock<T>(f: () => T): T {
     return f();
   } finally {
     registerWasmLeakyGradKernel();
-  }
-}
-
-function threaded<T>(parallelMin: number, f: () => T): T {
-  const previous = setParallelMinElements(parallelMin);
-  try {
-    return f();
-  } finally {
-    setParallelMinElements(previous);
   }
 }
 

@@ -1,7 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/core/backend/backendChain';
-import { setParallelMinElements } from '../../src/core/backend/wasmNativeKernels';
 import {
   registerWasmElementwiseKernels,
   unregisterWasmElementwiseKernels,
@@ -14,6 +13,7 @@ import type { TensorMap, VariableMap } from '../../src/core/models/paramStore';
 import { ADAM_UPDATE, Adam, type AdamState } from '../../src/core/train/adam';
 import { EMA_UPDATE, emaDecayAt, updateEma } from '../../src/core/train/ema';
 import { liveTensors } from '../support/fixedTensor';
+import { threaded } from '../support/kernelChecks';
 
 // The fused Adam and EMA updates (native/icganKernels.c through wasmUpdateKernels.ts) against
 // the composite tfjs ops adam.ts and ema.ts run without them: bit-identical, on the calling
@@ -79,15 +79,6 @@ function composite<T>(f: () => T): T {
     return f();
   } finally {
     registerWasmUpdateKernels();
-  }
-}
-
-function threaded<T>(parallelMin: number, f: () => T): T {
-  const previous = setParallelMinElements(parallelMin);
-  try {
-    return f();
-  } finally {
-    setParallelMinElements(previous);
   }
 }
 
