@@ -14,18 +14,14 @@
  * Prints the CPU model, the thread count and the load average before and after each part (the
  * load includes this process's own threads).
  */
-import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
-import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { initBackend } from '../src/core/backend/backendChain';
 import type { Shape4 } from '../src/core/backend/convGeometry';
 import { registerWasmConvKernels } from '../src/core/backend/wasmConvKernels';
 import { fixedTensor } from '../test/support/fixedTensor';
-import { ganSession, type GanWorkload } from './ganWorkloads';
-import { flag, loadAvg, log, median } from './harness';
-
-type Mode = 'old' | 'new';
-const MODES: Mode[] = ['old', 'new'];
+import { alternateCalls, alternateSteps, fmt, machineLine, runBench, type Mode } from './abKernels';
+import type { GanWorkload } from './ganWorkloads';
+import { flag, loadAvg } from './harness';
 
 /** x, dy and filter of DCGAN-32's filter gradients (D's convs; G's transposed convs match). */
 const DCGAN_CALLS: [Shape4, Shape4, Shape4][] = [
@@ -50,15 +46,6 @@ function useKernel(mode: Mode): void {
   registerWasmConvKernels({ nativeFilterGrad: mode === 'new' });
 }
 
-/** Consecutive pairs in ABBA order, so neither kernel always runs first. */
-function pairOrder(i: number): Mode[] {
-  return i % 2 === 0 ? MODES : [...MODES].reverse();
-}
-
-function fmt(ms: number): string {
-  return ms >= 100 ? ms.toFixed(0) : ms.toFixed(1);
-}
-
 function perCall(calls: number): void {
   console.log(`\nPer call (${calls} each, alternating; median ms), load ${loadAvg()}:`);
   console.log('| x → dy (filter) | multiply-adds | old (XNNPACK) | new | old/new |');
@@ -72,33 +59,22 @@ function perCall(calls: number): void {
       (dw as tf.Tensor).dataSync();
       (dw as tf.Tensor).dispose();
     };
-    const times: Record<Mode, number[]> = { old: [], new: [] };
-    for (let i = 0; i < calls + 3; i++) {
-      for (const mode of pairOrder(i)) {
-        useKernel(mode);
-        const t0 = performance.now();
-        run();
-        // The first calls compile and warm up (V8 tiers the wasm up in the background).
-        if (i >= 3) times[mode].push(performance.now() - t0);
-      }
-    }
+    const t = alternateCalls(calls, useKernel, run);
     tf.dispose([x, dy]);
     const macs = dyShape[0] * dyShape[1] * dyShape[2] * tf.util.sizeFromShape(filterShape);
-    const [o, n] = [median(times.old), median(times.new)];
     console.log(
-      `| [${xShape}] → [${dyShape}] ([${filterShape}]) | ${(macs / 1e6).toFixed(0)} M | ${fmt(o)} | ${fmt(n)} | ${(o / n).toFixed(2)} |`,
+      `| [${xShape}] → [${dyShape}] ([${filterShape}]) | ${(macs / 1e6).toFixed(0)} M | ${fmt(t.old)} | ${fmt(t.new)} | ${t.ratio.toFixed(2)} |`,
     );
   }
   console.log(`load after: ${loadAvg()}`);
 }
 
 async function perStep(workload: GanWorkload, steps: number, warmup: number): Promise<void> {
-  const { session } = ganSession(workload);
   let kernelMs = 0;
-  const step = async (mode: Mode): Promise<[number, number]> => {
+  // Time the filter gradient's own calls: a wrapper around whichever kernel is registered (the
+  // next useKernel puts the plain one back). wasm kernels return synchronously.
+  const useTimedKernel = (mode: Mode): void => {
     useKernel(mode);
-    // Time the filter gradient's own calls: a wrapper around whichever kernel is registered (the
-    // next useKernel puts the plain one back). wasm kernels return synchronously.
     const kernel = tf.getKernel(tf.Conv2DBackpropFilter, 'wasm');
     if (kernel === undefined) throw new Error('no Conv2DBackpropFilter for wasm');
     tf.unregisterKernel(tf.Conv2DBackpropFilter, 'wasm');
@@ -112,27 +88,10 @@ async function perStep(workload: GanWorkload, steps: number, warmup: number): Pr
       },
     });
     kernelMs = 0;
-    const t0 = performance.now();
-    await session.trainStep();
-    return [performance.now() - t0, kernelMs];
   };
-  for (let i = 0; i < warmup; i++) for (const mode of MODES) await step(mode);
-  const loadBefore = loadAvg();
-  const stepMs: Record<Mode, number[]> = { old: [], new: [] };
-  const gradMs: Record<Mode, number[]> = { old: [], new: [] };
-  for (let i = 0; i < steps; i++) {
-    for (const mode of pairOrder(i)) {
-      const [total, grad] = await step(mode);
-      stepMs[mode].push(total);
-      gradMs[mode].push(grad);
-    }
-    log(`${workload}: ${i + 1}/${steps}`);
-  }
-  session.dispose();
-  const ratios = stepMs.old.map((o, i) => o / (stepMs.new[i] as number));
-  const cell = (m: Mode) => `${fmt(median(stepMs[m]))} (${fmt(Math.min(...stepMs[m]))})`;
+  const r = await alternateSteps(workload, steps, warmup, useTimedKernel, () => kernelMs);
   console.log(
-    `| ${workload} | ${loadBefore} → ${loadAvg()} | ${cell('old')} | ${cell('new')} | ${median(ratios).toFixed(2)} | ${fmt(median(gradMs.old))} → ${fmt(median(gradMs.new))} |`,
+    `| ${workload} | ${r.loadBefore} → ${r.loadAfter} | ${r.cell.old} | ${r.cell.new} | ${r.ratio.toFixed(2)} | ${fmt(r.measured.old)} → ${fmt(r.measured.new)} |`,
   );
 }
 
@@ -142,9 +101,7 @@ async function main(): Promise<void> {
   const warmup = Number(flag('warmup', '4'));
   const workloads = flag('workloads', 'dcgan,icgan').split(',') as GanWorkload[];
   await initBackend('wasm');
-  console.log(
-    `${new Date().toISOString()}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, tfjs-wasm ${getThreadsCount()} thread(s)`,
-  );
+  console.log(machineLine());
   try {
     perCall(calls);
     console.log(`\nWhole train steps (${steps} each, alternating; median ms/step (min)):`);
@@ -158,7 +115,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  log(String((err as Error).stack ?? err));
-  process.exitCode = 1;
-});
+runBench(main);

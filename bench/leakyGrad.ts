@@ -16,20 +16,16 @@
  * Prints the CPU model, the thread count and the load average before and after each part (the
  * load includes this process's own threads).
  */
-import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
-import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { initBackend } from '../src/core/backend/backendChain';
 import {
   registerWasmLeakyGradKernel,
   unregisterWasmLeakyGradKernel,
 } from '../src/core/backend/wasmLeakyGradKernel';
 import { fixedTensor } from '../test/support/fixedTensor';
-import { ganSession, type GanWorkload } from './ganWorkloads';
-import { flag, loadAvg, log, median } from './harness';
-
-type Mode = 'old' | 'new';
-const MODES: Mode[] = ['old', 'new'];
+import { alternateCalls, alternateSteps, fmt, machineLine, runBench, type Mode } from './abKernels';
+import type { GanWorkload } from './ganWorkloads';
+import { flag, loadAvg } from './harness';
 
 /** D's activations at DCGAN-32 (dWidth 32, batch 64). */
 const DCGAN_SHAPES = [
@@ -41,15 +37,6 @@ const DCGAN_SHAPES = [
 function useKernel(mode: Mode): void {
   if (mode === 'new') registerWasmLeakyGradKernel();
   else unregisterWasmLeakyGradKernel();
-}
-
-/** Consecutive pairs in ABBA order, so neither path always runs first. */
-function pairOrder(i: number): Mode[] {
-  return i % 2 === 0 ? MODES : [...MODES].reverse();
-}
-
-function fmt(ms: number): string {
-  return ms >= 100 ? ms.toFixed(0) : ms >= 1 ? ms.toFixed(1) : ms.toFixed(2);
 }
 
 function perCall(calls: number): void {
@@ -64,47 +51,24 @@ function perCall(calls: number): void {
   for (const shape of DCGAN_SHAPES) {
     const x = fixedTensor(shape, 1);
     const dy = fixedTensor(shape, 2);
-    const times: Record<Mode, number[]> = { old: [], new: [] };
-    for (let i = 0; i < calls + 3; i++) {
-      for (const mode of pairOrder(i)) {
-        useKernel(mode);
-        const t0 = performance.now();
-        // No read-back: wasm kernels return synchronously, and copying 2 MB out of the heap
-        // (0.5–8 ms here, with the allocation it makes) would swamp a sub-millisecond kernel.
-        const g = grad(x, dy);
-        if (i >= 3) times[mode].push(performance.now() - t0);
-        g.dispose();
-      }
-    }
+    // No read-back: wasm kernels return synchronously, and copying 2 MB out of the heap
+    // (0.5–8 ms here, with the allocation it makes) would swamp a sub-millisecond kernel.
+    const t = alternateCalls(calls, useKernel, () => {
+      const g = grad(x, dy);
+      return () => g.dispose();
+    });
     tf.dispose([x, dy]);
-    const [o, n] = [median(times.old), median(times.new)];
     console.log(
-      `| [${shape}] | ${tf.util.sizeFromShape(shape)} | ${fmt(o)} | ${fmt(n)} | ${(o / n).toFixed(2)} |`,
+      `| [${shape}] | ${tf.util.sizeFromShape(shape)} | ${fmt(t.old)} | ${fmt(t.new)} | ${t.ratio.toFixed(2)} |`,
     );
   }
   console.log(`load after: ${loadAvg()}`);
 }
 
 async function perStep(workload: GanWorkload, steps: number, warmup: number): Promise<void> {
-  const { session } = ganSession(workload);
-  const step = async (mode: Mode): Promise<number> => {
-    useKernel(mode);
-    const t0 = performance.now();
-    await session.trainStep();
-    return performance.now() - t0;
-  };
-  for (let i = 0; i < warmup; i++) for (const mode of MODES) await step(mode);
-  const loadBefore = loadAvg();
-  const stepMs: Record<Mode, number[]> = { old: [], new: [] };
-  for (let i = 0; i < steps; i++) {
-    for (const mode of pairOrder(i)) stepMs[mode].push(await step(mode));
-    log(`${workload}: ${i + 1}/${steps}`);
-  }
-  session.dispose();
-  const ratios = stepMs.old.map((o, i) => o / (stepMs.new[i] as number));
-  const cell = (m: Mode) => `${fmt(median(stepMs[m]))} (${fmt(Math.min(...stepMs[m]))})`;
+  const r = await alternateSteps(workload, steps, warmup, useKernel);
   console.log(
-    `| ${workload} | ${loadBefore} → ${loadAvg()} | ${cell('old')} | ${cell('new')} | ${median(ratios).toFixed(3)} |`,
+    `| ${workload} | ${r.loadBefore} → ${r.loadAfter} | ${r.cell.old} | ${r.cell.new} | ${r.ratio.toFixed(3)} |`,
   );
 }
 
@@ -115,9 +79,7 @@ async function main(): Promise<void> {
   const workloads = flag('workloads', 'dcgan').split(',') as GanWorkload[];
   await initBackend('wasm');
   if (process.env['ICGAN_WASM_NATIVE'] === '0') throw new Error('needs ICGAN_WASM_NATIVE unset');
-  console.log(
-    `${new Date().toISOString()}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, tfjs-wasm ${getThreadsCount()} thread(s)`,
-  );
+  console.log(machineLine());
   try {
     perCall(calls);
     console.log(`\nWhole train steps (${steps} each, alternating; median ms/step (min)):`);
@@ -129,7 +91,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  log(String((err as Error).stack ?? err));
-  process.exitCode = 1;
-});
+runBench(main);

@@ -1,0 +1,112 @@
+/**
+ * The A/B harness of the kernel benches (filterGrad.ts, leakyGrad.ts): an old and a new kernel
+ * timed inside one process, alternating call by call and step by step in ABBA order, because on a
+ * machine shared with other jobs separate runs differ by more than the change.
+ */
+import * as os from 'node:os';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { ganSession, type GanWorkload } from './ganWorkloads';
+import { loadAvg, log, median } from './harness';
+
+export type Mode = 'old' | 'new';
+const MODES: readonly Mode[] = ['old', 'new'];
+/** Rounds dropped at the start: the first calls compile and V8 tiers the wasm up. */
+const WARM_CALLS = 3;
+
+/** Consecutive pairs in ABBA order, so neither kernel always runs first. */
+function pairOrder(i: number): readonly Mode[] {
+  return i % 2 === 0 ? MODES : [...MODES].reverse();
+}
+
+export function fmt(ms: number): string {
+  return ms >= 100 ? ms.toFixed(0) : ms >= 1 ? ms.toFixed(1) : ms.toFixed(2);
+}
+
+/** The date, CPU, core count and tfjs-wasm thread count, for the head of a bench's output. */
+export function machineLine(): string {
+  return `${new Date().toISOString()}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, tfjs-wasm ${getThreadsCount()} thread(s)`;
+}
+
+/**
+ * `calls` timings of `run` per mode, the modes alternating; medians with their ratio. What `run`
+ * returns, if anything, is called after the timing (e.g. to dispose its result untimed).
+ */
+export function alternateCalls(
+  calls: number,
+  useKernel: (mode: Mode) => void,
+  run: () => (() => void) | void,
+): { old: number; new: number; ratio: number } {
+  const times: Record<Mode, number[]> = { old: [], new: [] };
+  for (let i = 0; i < calls + WARM_CALLS; i++) {
+    for (const mode of pairOrder(i)) {
+      useKernel(mode);
+      const t0 = performance.now();
+      const after = run();
+      if (i >= WARM_CALLS) times[mode].push(performance.now() - t0);
+      if (after) after();
+    }
+  }
+  const [o, n] = [median(times.old), median(times.new)];
+  return { old: o, new: n, ratio: o / n };
+}
+
+export interface StepComparison {
+  loadBefore: string;
+  loadAfter: string;
+  /** "median (min)" ms/step per mode. */
+  cell: Record<Mode, string>;
+  /** Median over consecutive pairs of old/new. */
+  ratio: number;
+  /** Median per mode of what `measure` reported after each step. */
+  measured: Record<Mode, number>;
+}
+
+/**
+ * Whole train steps of one session (bench/ganWorkloads.ts, as trainStep.ts times them), the
+ * kernel switched between consecutive steps in ABBA order after `warmup` steps of each.
+ * `measure`, read after each step, reports something of the step's own (e.g. one kernel's time).
+ */
+export async function alternateSteps(
+  workload: GanWorkload,
+  steps: number,
+  warmup: number,
+  useKernel: (mode: Mode) => void,
+  measure: () => number = () => 0,
+): Promise<StepComparison> {
+  const { session } = ganSession(workload);
+  const step = async (mode: Mode): Promise<[number, number]> => {
+    useKernel(mode);
+    const t0 = performance.now();
+    await session.trainStep();
+    return [performance.now() - t0, measure()];
+  };
+  for (let i = 0; i < warmup; i++) for (const mode of MODES) await step(mode);
+  const loadBefore = loadAvg();
+  const stepMs: Record<Mode, number[]> = { old: [], new: [] };
+  const measuredMs: Record<Mode, number[]> = { old: [], new: [] };
+  for (let i = 0; i < steps; i++) {
+    for (const mode of pairOrder(i)) {
+      const [total, measured] = await step(mode);
+      stepMs[mode].push(total);
+      measuredMs[mode].push(measured);
+    }
+    log(`${workload}: ${i + 1}/${steps}`);
+  }
+  session.dispose();
+  const cell = (m: Mode) => `${fmt(median(stepMs[m]))} (${fmt(Math.min(...stepMs[m]))})`;
+  return {
+    loadBefore,
+    loadAfter: loadAvg(),
+    cell: { old: cell('old'), new: cell('new') },
+    ratio: median(stepMs.old.map((o, i) => o / (stepMs.new[i] as number))),
+    measured: { old: median(measuredMs.old), new: median(measuredMs.new) },
+  };
+}
+
+/** Runs a bench's main, printing its error and setting the exit code on failure. */
+export function runBench(main: () => Promise<void>): void {
+  main().catch((err: unknown) => {
+    log(String((err as Error).stack ?? err));
+    process.exitCode = 1;
+  });
+}
