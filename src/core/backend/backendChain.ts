@@ -110,20 +110,22 @@ async function loadBackend(name: BackendName, attempts: BackendAttempt[]): Promi
       return activate('tensorflow');
     case 'webgpu':
       return activate('webgpu');
-    case 'wasm':
+    case 'wasm': {
       setWasmPaths(findWasmPathPrefix());
       // ICGAN_WASM_NATIVE=0 keeps tfjs-wasm's own element-wise kernels, the composite Adam and
       // EMA updates and the stock LeakyRelu gradient, sends every matrix product to the stock
       // kernel and the conv filter gradient to XNNPACK (before/after comparisons).
-      registerWasmConvKernels({ nativeFilterGrad: process.env['ICGAN_WASM_NATIVE'] !== '0' });
-      registerWasmMatMulKernel({ native: process.env['ICGAN_WASM_NATIVE'] !== '0' });
+      const native = process.env['ICGAN_WASM_NATIVE'] !== '0';
+      registerWasmConvKernels({ nativeFilterGrad: native });
+      registerWasmMatMulKernel({ native });
       registerWasmTileKernel();
-      if (process.env['ICGAN_WASM_NATIVE'] !== '0') {
+      if (native) {
         registerWasmElementwiseKernels();
         registerWasmUpdateKernels();
         registerWasmLeakyGradKernel();
       }
       return activateWasm(attempts);
+    }
     case 'cpu':
       registerCpuConvKernels();
       return activate('cpu');
