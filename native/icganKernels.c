@@ -690,6 +690,123 @@ void conv_filter_grad(const float *x, const float *dy, float *dw, int batch, int
   }
 }
 
+// ---- conv forward ----------------------------------------------------------------------------
+//
+// y[b, oy, ox, o] = Σ_{ky, kx, c} x[b, oy·sh + ky − padT, ox·sw + kx − padL, c] · W[ky, kx, c, o]
+// for an NHWC x and the [KH, KW, C, O] filter, directly: each 4-pixel × 8-channel block of y stays
+// in registers while the taps and input channels stream past (W's rows are contiguous in o, the
+// pixels' channels contiguous in c), as in XNNPACK's indirect GEMM but with no indirection
+// buffer or packed weights to rebuild on every call: in training the filter and the input are new
+// tensors at every step. A tap that falls in the padding reads `zeros` (≥ C floats of zero, from
+// the caller: the module owns no memory), so every element is the same sequential float32 sum
+// over (ky, kx, c) in that order, whatever the tile or the thread split.
+
+// What one tile reads: the image, the zero row, and where its first pixel's window starts.
+typedef struct {
+  const float *xb, *zeros;
+  int h, wd, c, co, kh, kw, sw, iy0, ix0;
+} ConvWindow;
+
+// The channel-0 pointer of pixel j's tap (ky, kx): inside x, or the zero row.
+INLINE const float *cf_pixel(ConvWindow g, int ky, int kx, int j) {
+  int iy = g.iy0 + ky, ix = g.ix0 + j * g.sw + kx;
+  return iy >= 0 && iy < g.h && ix >= 0 && ix < g.wd ? g.xb + ((long)iy * g.wd + ix) * g.c
+                                                      : g.zeros;
+}
+
+// np ≤ 4 consecutive pixels of one output row by 4·nv ≤ 8 output channels.
+INLINE void cf_tile(ConvWindow g, const float *w, float *y, int np, int nv) {
+  v128_t acc[4][2];
+  for (int j = 0; j < np; j++) {
+    for (int u = 0; u < nv; u++) acc[j][u] = wasm_f32x4_splat(0.0f);
+  }
+  for (int ky = 0; ky < g.kh; ky++) {
+    for (int kx = 0; kx < g.kw; kx++) {
+      const float *p0 = cf_pixel(g, ky, kx, 0);
+      const float *p1 = np > 1 ? cf_pixel(g, ky, kx, 1) : p0;
+      const float *p2 = np > 2 ? cf_pixel(g, ky, kx, 2) : p0;
+      const float *p3 = np > 3 ? cf_pixel(g, ky, kx, 3) : p0;
+      const float *wr = w + (long)(ky * g.kw + kx) * g.c * g.co;
+      for (int i = 0; i < g.c; i++, wr += g.co) {
+        v128_t v0 = wasm_v128_load(wr);
+        v128_t v1 = nv > 1 ? wasm_v128_load(wr + 4) : v0;
+        v128_t s0 = wasm_f32x4_splat(p0[i]);
+        acc[0][0] = wasm_f32x4_add(acc[0][0], wasm_f32x4_mul(s0, v0));
+        if (nv > 1) acc[0][1] = wasm_f32x4_add(acc[0][1], wasm_f32x4_mul(s0, v1));
+        if (np > 1) {
+          v128_t s1 = wasm_f32x4_splat(p1[i]);
+          acc[1][0] = wasm_f32x4_add(acc[1][0], wasm_f32x4_mul(s1, v0));
+          if (nv > 1) acc[1][1] = wasm_f32x4_add(acc[1][1], wasm_f32x4_mul(s1, v1));
+        }
+        if (np > 2) {
+          v128_t s2 = wasm_f32x4_splat(p2[i]);
+          acc[2][0] = wasm_f32x4_add(acc[2][0], wasm_f32x4_mul(s2, v0));
+          if (nv > 1) acc[2][1] = wasm_f32x4_add(acc[2][1], wasm_f32x4_mul(s2, v1));
+        }
+        if (np > 3) {
+          v128_t s3 = wasm_f32x4_splat(p3[i]);
+          acc[3][0] = wasm_f32x4_add(acc[3][0], wasm_f32x4_mul(s3, v0));
+          if (nv > 1) acc[3][1] = wasm_f32x4_add(acc[3][1], wasm_f32x4_mul(s3, v1));
+        }
+      }
+    }
+  }
+  for (int j = 0; j < np; j++) {
+    for (int u = 0; u < nv; u++) wasm_v128_store(y + (long)j * g.co + 4 * u, acc[j][u]);
+  }
+}
+
+// The output channels left over after the 4-wide blocks, in scalars (same order of summation).
+static void cf_tail(ConvWindow g, const float *w, float *y, int np, int cols) {
+  for (int j = 0; j < np; j++) {
+    for (int s = 0; s < cols; s++) {
+      float acc = 0.0f;
+      for (int ky = 0; ky < g.kh; ky++) {
+        for (int kx = 0; kx < g.kw; kx++) {
+          const float *p = cf_pixel(g, ky, kx, j);
+          const float *wr = w + (long)(ky * g.kw + kx) * g.c * g.co + s;
+          for (int i = 0; i < g.c; i++, wr += g.co) acc += p[i] * *wr;
+        }
+      }
+      y[(long)j * g.co + s] = acc;
+    }
+  }
+}
+
+#define CF_TILE(np, nv) cf_tile(g, w + o, yo + o, np, nv)
+
+// y [B, OH, OW, O] from x [B, H, W, C] and w [KH, KW, C, O]. Split on the B·OH output rows.
+EXPORT(conv2d_forward)
+void conv2d_forward(const float *x, const float *w, float *y, const float *zeros, int batch,
+                    int h, int wd, int c, int oh, int ow, int co, int kh, int kw, int sh, int sw,
+                    int padt, int padl, int part, int parts) {
+  SPLIT(batch * oh, 1, part, parts, lo, hi)
+  for (int r = lo; r < hi; r++) {
+    int b = r / oh, oy = r % oh;
+    float *yrow = y + (long)r * ow * co;
+    for (int ox0 = 0; ox0 < ow; ox0 += 4) {
+      int np = ow - ox0 < 4 ? ow - ox0 : 4;
+      ConvWindow g = {x + (long)b * h * wd * c, zeros, h, wd, c, co, kh, kw, sw,
+                      oy * sh - padt, ox0 * sw - padl};
+      float *yo = yrow + (long)ox0 * co;
+      int o = 0;
+      for (; o + 8 <= co; o += 8) {
+        if (np == 4) CF_TILE(4, 2);
+        else if (np == 3) CF_TILE(3, 2);
+        else if (np == 2) CF_TILE(2, 2);
+        else CF_TILE(1, 2);
+      }
+      for (; o + 4 <= co; o += 4) {
+        if (np == 4) CF_TILE(4, 1);
+        else if (np == 3) CF_TILE(3, 1);
+        else if (np == 2) CF_TILE(2, 1);
+        else CF_TILE(1, 1);
+      }
+      if (o < co) cf_tail(g, w + o, yo + o, np, co - o);
+    }
+  }
+}
+
 // ---- parameter updates: Adam and the EMA of the weights ----------------------------------------
 //
 // One call per parameter in place of the dozen tfjs ops src/core/train/adam.ts and ema.ts would

@@ -42,10 +42,15 @@ build() { # name, extra flags...
   "$CLANG" "${COMMON[@]}" "$@" -o "$out/$name" "$SRC"
   # The module must own no memory: no data segments, no shadow stack. Either would live at the
   # same addresses as tfjs-wasm's own data on the shared heap.
-  if llvm-objdump -h "$out/$name" | grep -qw DATA; then
+  # Captured first: under pipefail, `grep -q` closing the pipe early fails llvm-objdump with
+  # SIGPIPE, and the `if` would then never fire.
+  local headers code
+  headers=$(llvm-objdump -h "$out/$name")
+  code=$(llvm-objdump -d "$out/$name")
+  if grep -qw DATA <<<"$headers"; then
     echo "build-wasm: $name has a data section" >&2; exit 1
   fi
-  if llvm-objdump -d "$out/$name" | grep -q 'global\.[gs]et'; then
+  if grep -q 'global\.[gs]et' <<<"$code"; then
     echo "build-wasm: $name uses a global (the shadow stack pointer)" >&2; exit 1
   fi
 }

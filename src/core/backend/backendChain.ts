@@ -114,9 +114,9 @@ async function loadBackend(name: BackendName, attempts: BackendAttempt[]): Promi
       setWasmPaths(findWasmPathPrefix());
       // ICGAN_WASM_NATIVE=0 keeps tfjs-wasm's own element-wise kernels, the composite Adam and
       // EMA updates and the stock LeakyRelu gradient, sends every matrix product to the stock
-      // kernel and the conv filter gradient to XNNPACK (before/after comparisons).
+      // kernel and the conv filter gradient and forward conv to XNNPACK (before/after comparisons).
       const native = process.env['ICGAN_WASM_NATIVE'] !== '0';
-      registerWasmConvKernels({ nativeFilterGrad: native });
+      registerWasmConvKernels({ nativeFilterGrad: native, nativeForward: native });
       registerWasmMatMulKernel({ native });
       registerWasmTileKernel();
       if (native) {

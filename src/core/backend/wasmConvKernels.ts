@@ -5,7 +5,10 @@
 // The filter gradient runs on our own kernel (native/icganKernels.c conv_filter_grad): XNNPACK
 // only takes it as a conv whose filter is the whole dy, a shape it runs at 1–6 GFLOP/s. That
 // composition (one dilated Conv2D between transposes) stays as the fallback for
-// ICGAN_WASM_NATIVE=0 and for comparisons.
+// ICGAN_WASM_NATIVE=0 and for comparisons. The forward Conv2D (undilated, NHWC) runs on our
+// direct conv (conv2d_forward): XNNPACK rebuilds its indirection buffer and packs the filter on
+// every call, and in training both inputs are new tensors at every step. The sub-pixel input
+// gradient below reaches it too, through the registry.
 //
 // The kernels compose the backend's own kernel functions rather than tf ops, so nothing touches
 // the engine (no tape, no scopes): every intermediate is a backend TensorInfo freed before the
@@ -27,25 +30,36 @@ type ExplicitPad = tf.backend_util.ExplicitPadding;
 const BACKEND = 'wasm';
 
 let stockBackpropInput: tf.KernelConfig | undefined;
+let stockConv2D: tf.KernelConfig | undefined;
 let nativeFilterGrad = true;
+let nativeForward = true;
 
 /**
- * Registers our Conv2DBackpropFilter and Conv2DBackpropInput for the 'wasm' backend, replacing
- * the stock input gradient. Safe to call any number of times. `nativeFilterGrad: false` sends the
- * filter gradient through XNNPACK instead of our kernel (ICGAN_WASM_NATIVE=0, comparisons);
- * without options the setting is unchanged.
+ * Registers our Conv2D, Conv2DBackpropFilter and Conv2DBackpropInput for the 'wasm' backend,
+ * replacing the stock Conv2D and input gradient. Safe to call any number of times.
+ * `nativeFilterGrad: false` sends the filter gradient through XNNPACK instead of our kernel,
+ * `nativeForward: false` the forward conv (ICGAN_WASM_NATIVE=0, comparisons); an option left
+ * out keeps its setting.
  */
-export function registerWasmConvKernels(options: { nativeFilterGrad?: boolean } = {}): void {
+export function registerWasmConvKernels(
+  options: { nativeFilterGrad?: boolean; nativeForward?: boolean } = {},
+): void {
   if (options.nativeFilterGrad !== undefined) nativeFilterGrad = options.nativeFilterGrad;
+  if (options.nativeForward !== undefined) nativeForward = options.nativeForward;
   installKernel(backpropFilterConfig);
-  const replaced = installKernel(backpropInputConfig);
-  if (replaced !== undefined) stockBackpropInput = replaced;
+  // The first kernel displaced is tfjs-wasm's own; a later one (a bench's timing wrapper around
+  // ours) must not become the fallback, which would then call back into ours.
+  const replacedInput = installKernel(backpropInputConfig);
+  stockBackpropInput ??= replacedInput;
+  const replacedConv = installKernel(conv2dConfig);
+  stockConv2D ??= replacedConv;
 }
 
-/** Removes both kernels and puts the stock input gradient back (for comparisons). */
+/** Removes the kernels and puts the stock Conv2D and input gradient back (for comparisons). */
 export function unregisterWasmConvKernels(): void {
   uninstallKernel(backpropFilterConfig, undefined);
   uninstallKernel(backpropInputConfig, stockBackpropInput);
+  uninstallKernel(conv2dConfig, stockConv2D);
 }
 
 // ---- registration ----------------------------------------------------------------------------
@@ -115,6 +129,56 @@ function backpropInputGemm(backend: BackendWasm, dy: Info, filter: Info, g: Conv
 function reshape(backend: BackendWasm, x: Info, shape: number[]): Info {
   return runKernel(backend, tf.Reshape, { x }, { shape });
 }
+
+// ---- Conv2D ------------------------------------------------------------------------------------
+
+function isDilated(dilations: tf.Conv2DAttrs['dilations']): boolean {
+  if (dilations === undefined) return false;
+  return typeof dilations === 'number' ? dilations !== 1 : dilations.some((d) => d !== 1);
+}
+
+/** Our direct conv for NHWC and no dilation; the stock XNNPACK kernel for the rest. */
+function conv2dForward(params: KernelParams): Info {
+  const attrs = params.attrs as unknown as tf.Conv2DAttrs;
+  if (!nativeForward || attrs.dataFormat === 'NCHW' || isDilated(attrs.dilations)) {
+    if (stockConv2D === undefined) throw new Error('Conv2D (wasm): the stock kernel is missing');
+    return stockConv2D.kernelFunc(params) as Info;
+  }
+  const backend = params.backend as BackendWasm;
+  const x = floatInput(params, 'x');
+  const filter = floatInput(params, 'filter');
+  const g = convGradGeometry(shape4(x), shape4(filter), attrs, 'Conv2D (wasm)');
+  const y = backend.makeOutput([g.batch, g.outH, g.outW, g.outC], 'float32');
+  // What a tap in the padding reads: one pixel's channels of zeros.
+  const zeros = backend.makeOutput([g.inC], 'float32');
+  try {
+    heapF32(backend, zeros).fill(0);
+    NativeKernels.for(backend).run(
+      'conv2d_forward',
+      [
+        heapOffset(backend, x),
+        heapOffset(backend, filter),
+        heapOffset(backend, y),
+        heapOffset(backend, zeros),
+        ...[g.batch, g.inH, g.inW, g.inC, g.outH, g.outW, g.outC],
+        ...[g.kH, g.kW, g.sH, g.sW, g.padTop, g.padLeft],
+      ],
+      // Multiply-adds against the pool's element threshold, as for the filter gradient.
+      (g.batch * g.outH * g.outW * g.kH * g.kW * g.inC * g.outC) / 64,
+    );
+  } finally {
+    backend.disposeData(zeros.dataId);
+  }
+  return y;
+}
+
+const conv2dConfig: tf.KernelConfig = {
+  kernelName: tf.Conv2D,
+  backendName: BACKEND,
+  kernelFunc: conv2dForward as tf.KernelFunc,
+  // The stock kernel is our fallback; the engine only sets up registered kernels.
+  setupFunc: (backend) => stockConv2D?.setupFunc?.(backend),
+};
 
 // ---- Conv2DBackpropFilter --------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ export const NATIVE_KERNELS = [
   'col2im',
   'matmul',
   'conv_filter_grad',
+  'conv2d_forward',
   // The LeakyRelu gradient (wasmLeakyGradKernel.ts).
   'leaky_relu_grad',
   // Parameter updates (wasmUpdateKernels.ts).

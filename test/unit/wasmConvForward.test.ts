@@ -1,0 +1,268 @@
+import * as assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { initBackend } from '../../src/core/backend/backendChain';
+import { convGradGeometry, type Shape4 } from '../../src/core/backend/convGeometry';
+import { registerWasmConvKernels } from '../../src/core/backend/wasmConvKernels';
+import { NativeKernels } from '../../src/core/backend/wasmNativeKernels';
+import { fixedTensor as fixed, liveTensors } from '../support/fixedTensor';
+import { assertWithin, bothThreadings, gamma } from '../support/kernelChecks';
+
+// Our Conv2D (native/icganKernels.c conv2d_forward) over odd shapes, strides, paddings, batch
+// sizes, channel counts off the kernel's 4-pixel × 8-channel register tile (both tails), against
+// a float64 sum, XNNPACK (the stock kernel it replaces) and tfjs's cpu backend; every case once on
+// the calling thread and once split over every thread (bit-identical).
+//
+// Tolerance: an output is a float32 sum of n = KH·KW·C products (the taps in the padding add
+// zeros), within γ_n·Σ|x·w| of the exact value in any order; ours must be within γ_n of the
+// float64 sum and within 2·γ_n of XNNPACK and the cpu kernel (each within γ_n itself).
+
+type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
+
+interface Case {
+  name: string;
+  x: Shape4;
+  /** [KH, KW, Ci, Co]; Ci must be x's channels. */
+  filter: Shape4;
+  strides: [number, number] | number;
+  pad: Pad;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  /**
+   * The stock wasm kernel gets this case wrong (it does not apply the rounding mode to the
+   * padding: some outputs come out 0), so ours is held to float64 and the cpu backend only.
+   */
+  stockWrong?: true;
+}
+
+const CASES: Case[] = [
+  { name: 'DCGAN D k4 s2 same', x: [3, 8, 8, 16], filter: [4, 4, 16, 32], strides: 2, pad: 'same' },
+  {
+    name: 'D input layer, Ci 3',
+    x: [2, 16, 16, 3],
+    filter: [4, 4, 3, 16],
+    strides: 2,
+    pad: 'same',
+  },
+  { name: 'k4 s2 pad 1, batch 1', x: [1, 9, 7, 5], filter: [4, 4, 5, 13], strides: 2, pad: 1 },
+  { name: 'k3 s1 same, odd', x: [3, 7, 5, 6], filter: [3, 3, 6, 9], strides: 1, pad: 'same' },
+  { name: 'k3 s1 valid', x: [5, 9, 6, 7], filter: [3, 3, 7, 11], strides: 1, pad: 'valid' },
+  {
+    name: 'k3 s2 valid, odd input',
+    x: [3, 11, 9, 5],
+    filter: [3, 3, 5, 6],
+    strides: 2,
+    pad: 'valid',
+  },
+  {
+    name: 'k4 s2 same, odd input',
+    x: [1, 9, 11, 2],
+    filter: [4, 4, 2, 7],
+    strides: 2,
+    pad: 'same',
+  },
+  {
+    name: 'k2×3 strides [1, 2] same',
+    x: [3, 6, 9, 9],
+    filter: [2, 3, 9, 5],
+    strides: [1, 2],
+    pad: 'same',
+  },
+  {
+    name: 'explicit uneven padding',
+    x: [2, 7, 6, 4],
+    filter: [3, 2, 4, 12],
+    strides: [2, 1],
+    pad: [
+      [0, 0],
+      [2, 0],
+      [1, 3],
+      [0, 0],
+    ],
+  },
+  {
+    name: 'pad 2 with ceil rounding',
+    x: [3, 8, 7, 3],
+    filter: [3, 3, 3, 4],
+    strides: 2,
+    pad: 2,
+    dimRoundingMode: 'ceil',
+    stockWrong: true,
+  },
+  { name: '1×1, Ci 1, Co 1', x: [5, 4, 3, 1], filter: [1, 1, 1, 1], strides: 1, pad: 'valid' },
+  {
+    name: 'kernel as large as the input',
+    x: [3, 5, 5, 4],
+    filter: [5, 5, 4, 3],
+    strides: 1,
+    pad: 'valid',
+  },
+  {
+    name: 'sub-pixel phases (k2, Co 12)',
+    x: [4, 10, 10, 32],
+    filter: [2, 2, 32, 12],
+    strides: 1,
+    pad: 1,
+  },
+  { name: 'wide rows (OW 33)', x: [2, 3, 33, 8], filter: [1, 3, 8, 24], strides: 1, pad: 'same' },
+  { name: 'Co 21, Ci 1', x: [1, 6, 6, 1], filter: [3, 3, 1, 21], strides: 1, pad: 'same' },
+];
+
+function attrsOf(c: Case): tf.Conv2DAttrs {
+  return {
+    strides: c.strides,
+    pad: c.pad as tf.Conv2DAttrs['pad'],
+    dataFormat: 'NHWC',
+    dilations: 1,
+    dimRoundingMode: c.dimRoundingMode,
+  };
+}
+
+function conv(x: tf.Tensor, filter: tf.Tensor, attrs: tf.Conv2DAttrs): tf.Tensor {
+  return tf.engine().runKernel(tf.Conv2D, { x, filter }, attrs as never) as tf.Tensor;
+}
+
+/** The float64 result and Σ|x·w| per output. */
+function reference(
+  x: Float32Array,
+  w: Float32Array,
+  c: Case,
+): { exact: Float64Array; magnitude: Float64Array; terms: number } {
+  const g = convGradGeometry(c.x, c.filter, attrsOf(c), 'test');
+  const size = g.batch * g.outH * g.outW * g.outC;
+  const exact = new Float64Array(size);
+  const magnitude = new Float64Array(size);
+  for (let b = 0; b < g.batch; b++) {
+    for (let oy = 0; oy < g.outH; oy++) {
+      for (let ox = 0; ox < g.outW; ox++) {
+        const base = ((b * g.outH + oy) * g.outW + ox) * g.outC;
+        for (let ky = 0; ky < g.kH; ky++) {
+          const iy = oy * g.sH - g.padTop + ky;
+          if (iy < 0 || iy >= g.inH) continue;
+          for (let kx = 0; kx < g.kW; kx++) {
+            const ix = ox * g.sW - g.padLeft + kx;
+            if (ix < 0 || ix >= g.inW) continue;
+            for (let ci = 0; ci < g.inC; ci++) {
+              const xv = x[((b * g.inH + iy) * g.inW + ix) * g.inC + ci] as number;
+              for (let co = 0; co < g.outC; co++) {
+                const p = xv * (w[((ky * g.kW + kx) * g.inC + ci) * g.outC + co] as number);
+                exact[base + co] = (exact[base + co] as number) + p;
+                magnitude[base + co] = (magnitude[base + co] as number) + Math.abs(p);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return { exact, magnitude, terms: g.kH * g.kW * g.inC };
+}
+
+/** `f` with the forward conv on the stock XNNPACK kernel, then ours back. */
+function withXnnpack<T>(f: () => T): T {
+  registerWasmConvKernels({ nativeForward: false });
+  try {
+    return f();
+  } finally {
+    registerWasmConvKernels({ nativeForward: true });
+  }
+}
+
+async function onCpu(x: tf.Tensor, w: tf.Tensor, c: Case): Promise<Float32Array> {
+  const [xv, wv] = [x.dataSync(), w.dataSync()];
+  await tf.setBackend('cpu');
+  try {
+    const inputs = [tf.tensor(xv, x.shape), tf.tensor(wv, w.shape)] as const;
+    const r = conv(inputs[0], inputs[1], attrsOf(c));
+    const values = r.dataSync() as Float32Array;
+    tf.dispose([...inputs, r]);
+    return values;
+  } finally {
+    await tf.setBackend('wasm');
+  }
+}
+
+describe('wasm Conv2D (native/icganKernels.c conv2d_forward)', function () {
+  this.timeout(300_000);
+  let found: string | undefined;
+  before(async function () {
+    found = tf.getBackend();
+    await initBackend('wasm');
+    await tf.setBackend('wasm');
+    registerWasmConvKernels({ nativeForward: true });
+  });
+  after(async function () {
+    if (found !== undefined) await tf.setBackend(found);
+  });
+
+  // The split checks compare 1 part with one per thread: vacuous with a single thread.
+  it('has two or more threads to split each call over', function () {
+    if (NativeKernels.for(tf.backend() as BackendWasm).threads < 2) this.skip();
+  });
+
+  CASES.forEach((c, i) => {
+    it(`${c.name}: x [${c.x}], filter [${c.filter}]`, async function () {
+      const x = fixed(c.x, 300 + i, 0.6);
+      const w = fixed(c.filter, 400 + i);
+      const live = liveTensors();
+      const ours = bothThreadings(() => conv(x, w, attrsOf(c)));
+      // A tensor counts twice: itself and its backend data.
+      assert.equal(liveTensors(), live + 2, 'no leaked tensors');
+      const g = convGradGeometry(c.x, c.filter, attrsOf(c), 'test');
+      assert.deepEqual(ours.shape, [g.batch, g.outH, g.outW, g.outC]);
+      const values = ours.dataSync();
+      const { exact, magnitude, terms } = reference(
+        x.dataSync() as Float32Array,
+        w.dataSync() as Float32Array,
+        c,
+      );
+      assertWithin(values, exact, magnitude, gamma(terms), 'vs float64');
+      const cpu = await onCpu(x, w, c);
+      assertWithin(values, cpu, magnitude, 2 * gamma(terms), 'vs cpu backend');
+      const xnnpack = withXnnpack(() => conv(x, w, attrsOf(c)));
+      if (c.stockWrong) {
+        assert.throws(() => assertWithin(xnnpack.dataSync(), exact, magnitude, 1e-3, 'stock'));
+      } else {
+        assertWithin(values, xnnpack.dataSync(), magnitude, 2 * gamma(terms), 'vs XNNPACK');
+      }
+      tf.dispose([x, w, ours, xnnpack]);
+    });
+  });
+
+  it('hands a dilated conv to the stock kernel, with the same result as the cpu backend', async function () {
+    const c: Case = {
+      name: 'dilated',
+      x: [2, 9, 9, 3],
+      filter: [3, 3, 3, 5],
+      strides: 1,
+      pad: 'same',
+    };
+    const attrs: tf.Conv2DAttrs = { ...attrsOf(c), dilations: 2 };
+    const x = fixed(c.x, 900, 0.6);
+    const w = fixed(c.filter, 901);
+    const ours = conv(x, w, attrs);
+    const [xv, wv] = [x.dataSync(), w.dataSync()];
+    await tf.setBackend('cpu');
+    const cx = tf.tensor(xv, c.x);
+    const cw = tf.tensor(wv, c.filter);
+    const cpu = conv(cx, cw, attrs);
+    const expected = Array.from(cpu.dataSync());
+    tf.dispose([cx, cw, cpu]);
+    await tf.setBackend('wasm');
+    const got = Array.from(ours.dataSync());
+    assert.equal(got.length, expected.length);
+    got.forEach((v, k) => assert.ok(Math.abs(v - (expected[k] as number)) < 1e-4, `element ${k}`));
+    tf.dispose([x, w, ours]);
+  });
+
+  it('an empty batch gives an empty result', function () {
+    const x = tf.zeros([0, 5, 5, 3]);
+    const w = tf.ones([3, 3, 3, 6]);
+    const y = conv(
+      x,
+      w,
+      attrsOf({ name: '', x: [0, 5, 5, 3], filter: [3, 3, 3, 6], strides: 1, pad: 'same' }),
+    );
+    assert.deepEqual(y.shape, [0, 5, 5, 6]);
+    tf.dispose([x, w, y]);
+  });
+});
