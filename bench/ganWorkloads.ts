@@ -9,16 +9,23 @@ import type { InstanceIndex } from '../src/core/instances/instanceIndex';
 import { TrainingSession } from '../src/core/train/trainingSession';
 import { syntheticInstances } from '../test/support/syntheticInstances';
 
-// The two GAN workloads the training-step benchmarks time (trainStep.ts against PyTorch,
-// filterGrad.ts kernel against kernel), defined once so both time the same step.
+// The GAN workloads the training-step benchmarks time (trainStep.ts against PyTorch: dcgan and
+// icgan; the kernel A/B benches: any), defined once so all time the same step. `demo` is the
+// `npm run demo` config (examples/shapes-cgan.icgan.json) as it resolves.
 
-export type GanWorkload = 'dcgan' | 'icgan';
+export type GanWorkload = 'dcgan' | 'icgan' | 'demo';
 
 /** Images generated for the data set: the step's cost does not depend on how many there are. */
 const DATA_COUNT = 2048;
 const ICGAN_EXAMPLE = path.join(__dirname, '..', 'examples', 'shapes-icgan.icgan.json');
+const DEMO_EXAMPLE = path.join(__dirname, '..', 'examples', 'shapes-cgan.icgan.json');
 
 export function benchConfig(workload: GanWorkload): TrainConfig {
+  if (workload === 'demo') {
+    const raw = JSON.parse(fs.readFileSync(DEMO_EXAMPLE, 'utf8')) as { data: { count: number } };
+    raw.data.count = DATA_COUNT;
+    return resolveConfig(raw, DEMO_EXAMPLE);
+  }
   if (workload === 'dcgan') {
     return resolveConfig(
       {
