@@ -5,8 +5,10 @@
  * distance and PRDC (src/core/metrics/sampleJudge.ts).
  *
  *   npx tsx bench/sideBySide.ts [--config examples/shapes-cgan.icgan.json] [--steps 3000]
- *                               [--seconds 240] [--samples 2000] [--seed 1] [--out DIR]
+ *                               [--seconds 240|engine] [--samples 2000] [--seed 1] [--out DIR]
  *
+ * `--seconds engine` gives the mirror exactly the engine's own training time for --steps (the
+ * demo's question: what does PyTorch reach in the time this engine trained?).
  * The engine's wall-clock point is its newest checkpoint at or before the step its median step
  * time reaches in --seconds; the mirror samples at exactly --seconds of its own training time.
  * Both sides share the CPU with nothing else of this bench (the mirror trains after the engine).
@@ -26,7 +28,7 @@ import { formatVerdicts, judgeFor, judgeGenerator, judgeSampleFile, type Row } f
 async function main(): Promise<void> {
   const configPath = path.resolve(flag('config', 'examples/shapes-cgan.icgan.json'));
   const samples = Number(flag('samples', '2000'));
-  const seconds = Number(flag('seconds', '240'));
+  const secondsFlag = flag('seconds', '240');
   const seed = Number(flag('seed', '1'));
   const out = path.resolve(flag('out', fs.mkdtempSync(path.join(os.tmpdir(), 'icgan-side-'))));
   const config = loadConfigFile(configPath);
@@ -37,7 +39,7 @@ async function main(): Promise<void> {
   config.checkpoints = { every: Math.max(50, Math.round(steps / 20)), keep: 1000 };
   await initBackend(config.backend === 'auto' ? 'wasm' : config.backend);
   log(
-    `CPU: ${os.cpus()[0]?.model ?? 'unknown'} × ${os.cpus().length}; ${configPath}, ${steps} steps, ${seconds} s`,
+    `CPU: ${os.cpus()[0]?.model ?? 'unknown'} × ${os.cpus().length}; ${configPath}, ${steps} steps, ${secondsFlag} s`,
   );
 
   let runDir = '';
@@ -51,6 +53,7 @@ async function main(): Promise<void> {
     throw new Error(`the engine run ${ended.status}: ${ended.message ?? ''}`);
   const info = readRunInfo(runDir);
   const msPerStep = info.msPerStep ?? (1000 * info.trainingSeconds) / steps;
+  const seconds = secondsFlag === 'engine' ? Math.round(info.trainingSeconds) : Number(secondsFlag);
   const stepAtBudget = Math.floor((seconds * 1000) / msPerStep);
 
   const mirrorOut = path.join(out, 'mirror');
