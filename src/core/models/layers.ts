@@ -96,8 +96,9 @@ export function conditionalBatchNorm<T extends tf.Tensor2D | tf.Tensor4D>(
   return tf.add(tf.mul(normalised, gamma), beta) as T;
 }
 
+/** x / (‖x‖ + 1e-12); ‖x‖ as √Σx², three kernels where tf.norm runs four (|x|, then a power). */
 function l2Normalise(x: tf.Tensor2D): tf.Tensor2D {
-  return tf.div(x, tf.add(tf.norm(x), 1e-12));
+  return tf.div(x, tf.add(tf.sqrt(tf.sum(tf.square(x))), 1e-12));
 }
 
 /**
