@@ -53,8 +53,11 @@ async function main(): Promise<void> {
     throw new Error(`the engine run ${ended.status}: ${ended.message ?? ''}`);
   const info = readRunInfo(runDir);
   const msPerStep = info.msPerStep ?? (1000 * info.trainingSeconds) / steps;
-  const seconds = secondsFlag === 'engine' ? Math.round(info.trainingSeconds) : Number(secondsFlag);
-  const stepAtBudget = Math.floor((seconds * 1000) / msPerStep);
+  const ownTime = secondsFlag === 'engine';
+  const seconds = ownTime ? Math.round(info.trainingSeconds) : Number(secondsFlag);
+  // With its own training time the engine's point is its last step; otherwise where its median
+  // step time says it would be (a median above the mean would place it early).
+  const stepAtBudget = ownTime ? steps : Math.floor((seconds * 1000) / msPerStep);
 
   const mirrorOut = path.join(out, 'mirror');
   const dirs = await runMirror(config, {
