@@ -1,9 +1,10 @@
 /**
- * The A/B harness of the kernel benches (filterGrad.ts, leakyGrad.ts): an old and a new kernel
+ * The A/B harness of the kernel benches (filterGrad.ts, convForward.ts, leakyGrad.ts): an old and a new kernel
  * timed inside one process, alternating call by call and step by step in ABBA order, because on a
  * machine shared with other jobs separate runs differ by more than the change.
  */
 import * as os from 'node:os';
+import * as tf from '@tensorflow/tfjs-core';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { ganSession, type GanWorkload } from './ganWorkloads';
 import { loadAvg, log, median } from './harness';
@@ -101,6 +102,42 @@ export async function alternateSteps(
     ratio: median(stepMs.old.map((o, i) => o / (stepMs.new[i] as number))),
     measured: { old: median(measuredMs.old), new: median(measuredMs.new) },
   };
+}
+
+/**
+ * alternateSteps with `kernelName`'s own calls timed: each switch wraps whichever kernel `useKernel`
+ * registered (the next switch puts the plain one back). wasm kernels return synchronously.
+ */
+export async function alternateKernelSteps(
+  workload: GanWorkload,
+  steps: number,
+  warmup: number,
+  kernelName: string,
+  useKernel: (mode: Mode) => void,
+): Promise<StepComparison> {
+  let kernelMs = 0;
+  const useTimedKernel = (mode: Mode): void => {
+    useKernel(mode);
+    const kernel = tf.getKernel(kernelName, 'wasm');
+    if (kernel === undefined) throw new Error(`no ${kernelName} for wasm`);
+    tf.unregisterKernel(kernelName, 'wasm');
+    tf.registerKernel({
+      ...kernel,
+      kernelFunc: (params) => {
+        const t0 = performance.now();
+        const out = kernel.kernelFunc(params);
+        kernelMs += performance.now() - t0;
+        return out;
+      },
+    });
+    kernelMs = 0;
+  };
+  return alternateSteps(workload, steps, warmup, useTimedKernel, () => kernelMs);
+}
+
+/** A comparison's table row: workload, load, both modes, the per-pair ratio, the kernel's ms. */
+export function kernelStepRow(workload: GanWorkload, r: StepComparison): string {
+  return `| ${workload} | ${r.loadBefore} → ${r.loadAfter} | ${r.cell.old} | ${r.cell.new} | ${r.ratio.toFixed(2)} | ${fmt(r.measured.old)} → ${fmt(r.measured.new)} |`;
 }
 
 /** Runs a bench's main, printing its error and setting the exit code on failure. */

@@ -15,7 +15,15 @@ import { initBackend } from '../src/core/backend/backendChain';
 import type { Shape4 } from '../src/core/backend/convGeometry';
 import { registerWasmConvKernels } from '../src/core/backend/wasmConvKernels';
 import { fixedTensor } from '../test/support/fixedTensor';
-import { alternateCalls, alternateSteps, fmt, machineLine, runBench, type Mode } from './abKernels';
+import {
+  alternateCalls,
+  alternateKernelSteps,
+  fmt,
+  kernelStepRow,
+  machineLine,
+  runBench,
+  type Mode,
+} from './abKernels';
 import type { GanWorkload } from './ganWorkloads';
 import { flag, loadAvg } from './harness';
 
@@ -58,27 +66,8 @@ function perCall(calls: number): void {
 }
 
 async function perStep(workload: GanWorkload, steps: number, warmup: number): Promise<void> {
-  let kernelMs = 0;
-  const useTimedKernel = (mode: Mode): void => {
-    useKernel(mode);
-    const kernel = tf.getKernel(tf.Conv2D, 'wasm');
-    if (kernel === undefined) throw new Error('no Conv2D for wasm');
-    tf.unregisterKernel(tf.Conv2D, 'wasm');
-    tf.registerKernel({
-      ...kernel,
-      kernelFunc: (params) => {
-        const t0 = performance.now();
-        const out = kernel.kernelFunc(params);
-        kernelMs += performance.now() - t0;
-        return out;
-      },
-    });
-    kernelMs = 0;
-  };
-  const r = await alternateSteps(workload, steps, warmup, useTimedKernel, () => kernelMs);
-  console.log(
-    `| ${workload} | ${r.loadBefore} → ${r.loadAfter} | ${r.cell.old} | ${r.cell.new} | ${r.ratio.toFixed(2)} | ${fmt(r.measured.old)} → ${fmt(r.measured.new)} |`,
-  );
+  const r = await alternateKernelSteps(workload, steps, warmup, tf.Conv2D, useKernel);
+  console.log(kernelStepRow(workload, r));
 }
 
 async function main(): Promise<void> {

@@ -14,7 +14,6 @@
  * (src/core/metrics/imageClassifier.ts), so the judge does not share this model's mistakes by
  * construction.
  */
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -26,6 +25,7 @@ import { loadDataset } from '../src/core/data/loadDataset';
 import { MODEL_JSON } from '../src/core/features/modelFiles';
 import { flag, loadAvg, log } from './harness';
 import { heldOutSet } from './refereeRuns';
+import { saveLayersModel } from '../test/support/saveLayersModel';
 
 /** The layer the config's `instances.features.layer` names. */
 export const EMBEDDING_LAYER = 'embedding';
@@ -69,29 +69,6 @@ function tensors(data: ImageDataset): { x: tf.Tensor4D; y: tf.Tensor2D } {
   return { x, y: y as tf.Tensor2D };
 }
 
-/** model.json and one weights.bin, as tfjs-node's file:// handler would write them. */
-async function saveModel(model: tfl.LayersModel, dir: string): Promise<void> {
-  fs.mkdirSync(dir, { recursive: true });
-  await model.save(
-    tf.io.withSaveHandler(async (a) => {
-      const weights = a.weightData ?? new ArrayBuffer(0);
-      fs.writeFileSync(
-        path.join(dir, 'weights.bin'),
-        Buffer.from(tf.io.CompositeArrayBuffer.join(weights)),
-      );
-      const json: tf.io.ModelJSON = {
-        modelTopology: a.modelTopology as object,
-        format: a.format,
-        generatedBy: a.generatedBy,
-        convertedBy: a.convertedBy,
-        weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs ?? [] }],
-      };
-      fs.writeFileSync(path.join(dir, MODEL_JSON), JSON.stringify(json));
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-}
-
 async function main(): Promise<void> {
   const configPath = path.resolve(flag('config', 'bench/configs/fashion-mnist-icgan.icgan.json'));
   const out = path.resolve(flag('out', '.cache/feature-models/fashion-mnist-classifier'));
@@ -122,7 +99,7 @@ async function main(): Promise<void> {
     },
   });
   const seconds = (performance.now() - t0) / 1000;
-  await saveModel(model, out);
+  await saveLayersModel(model, out);
   const accuracy = tf.tidy(() => {
     const predicted = tf.argMax(model.predict(h.x, { batchSize: 256 }) as tf.Tensor2D, 1);
     return tf.mean(tf.cast(tf.equal(predicted, tf.argMax(h.y, 1)), 'float32')).dataSync()[0] ?? 0;

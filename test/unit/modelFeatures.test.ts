@@ -20,6 +20,7 @@ import {
 } from '../../src/core/features/featureSettings';
 import { MODEL_COPY_DIR, MODEL_FILES_LIST, MODEL_JSON } from '../../src/core/features/modelFiles';
 import { Rng } from '../../src/core/random/rng';
+import { saveLayersModel } from '../support/saveLayersModel';
 import { makeTempDir } from './support/tempDir';
 
 /** Images in [-1, 1], as every data source delivers them. */
@@ -59,29 +60,6 @@ function tinyModel(shape: (number | null)[], seed: number): tfl.LayersModel {
     .apply(conv) as tfl.SymbolicTensor;
   const logits = tfl.layers.dense({ units: 3, name: 'logits' }).apply(pool) as tfl.SymbolicTensor;
   return tfl.model({ inputs: input, outputs: logits });
-}
-
-/** The files tfjs-node's file:// handler would write: model.json and one weights.bin. */
-async function saveModel(model: tfl.LayersModel, dir: string): Promise<void> {
-  fs.mkdirSync(dir, { recursive: true });
-  await model.save(
-    tf.io.withSaveHandler(async (a) => {
-      const weights = a.weightData === undefined ? new ArrayBuffer(0) : a.weightData;
-      fs.writeFileSync(
-        path.join(dir, 'weights.bin'),
-        Buffer.from(tf.io.CompositeArrayBuffer.join(weights)),
-      );
-      const json: tf.io.ModelJSON = {
-        modelTopology: a.modelTopology as object,
-        format: a.format,
-        generatedBy: a.generatedBy,
-        convertedBy: a.convertedBy,
-        weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs ?? [] }],
-      };
-      fs.writeFileSync(path.join(dir, MODEL_JSON), JSON.stringify(json));
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
 }
 
 /** What tfjs-layers itself gives at `layer` for images already in the model's input range. */
@@ -229,7 +207,7 @@ describe('model features (a user-supplied TF.js model)', function () {
     await initBackend('wasm');
     startTensors = tf.memory().numTensors;
     model = tinyModel([8, 8, 3], 1);
-    await saveModel(model, layersDir);
+    await saveLayersModel(model, layersDir);
     data = randomData(300, 8, 3, 5);
   });
 
@@ -479,7 +457,7 @@ describe('model features (a user-supplied TF.js model)', function () {
 
       const greyDir = path.join(temp.dir, 'grey-model');
       const greyModel = tinyModel([8, 8, 1], 2);
-      await saveModel(greyModel, greyDir);
+      await saveLayersModel(greyModel, greyDir);
       greyModel.dispose();
       const greySettings = resolveFeatureSettings({
         kind: 'model',
@@ -498,7 +476,7 @@ describe('model features (a user-supplied TF.js model)', function () {
 
       const freeDir = path.join(temp.dir, 'free-size-model');
       const free = tinyModel([null, null, 3], 3);
-      await saveModel(free, freeDir);
+      await saveLayersModel(free, freeDir);
       const freeSettings = (inputSize: number): ModelSettings =>
         resolveFeatureSettings({
           kind: 'model',
@@ -549,7 +527,7 @@ describe('model features (a user-supplied TF.js model)', function () {
       second.extractor.dispose();
 
       const other = tinyModel([8, 8, 3], 4);
-      await saveModel(other, dir);
+      await saveLayersModel(other, dir);
       other.dispose();
       // Settings resolved before the change no longer match the files: refused, not mixed up.
       await assert.rejects(

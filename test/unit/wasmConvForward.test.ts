@@ -2,10 +2,10 @@ import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { initBackend } from '../../src/core/backend/backendChain';
-import { convGradGeometry, type Shape4 } from '../../src/core/backend/convGeometry';
 import { registerWasmConvKernels } from '../../src/core/backend/wasmConvKernels';
 import { NativeKernels } from '../../src/core/backend/wasmNativeKernels';
 import { fixedTensor as fixed, liveTensors } from '../support/fixedTensor';
+import { CONV_CASES, geometryOf, type ConvCase } from '../support/convCases';
 import { assertWithin, bothThreadings, gamma } from '../support/kernelChecks';
 
 // Our Conv2D (native/icganKernels.c conv2d_forward) over odd shapes, strides, paddings, batch
@@ -17,85 +17,16 @@ import { assertWithin, bothThreadings, gamma } from '../support/kernelChecks';
 // zeros), within γ_n·Σ|x·w| of the exact value in any order; ours must be within γ_n of the
 // float64 sum and within 2·γ_n of XNNPACK and the cpu kernel (each within γ_n itself).
 
-type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
+/**
+ * The stock wasm kernel gets these wrong (it does not apply the rounding mode to the padding:
+ * some outputs come out 0), so ours is held to float64 and the cpu backend only.
+ */
+const STOCK_WRONG = new Set(['pad 2 with ceil rounding']);
 
-interface Case {
-  name: string;
-  x: Shape4;
-  /** [KH, KW, Ci, Co]; Ci must be x's channels. */
-  filter: Shape4;
-  strides: [number, number] | number;
-  pad: Pad;
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  /**
-   * The stock wasm kernel gets this case wrong (it does not apply the rounding mode to the
-   * padding: some outputs come out 0), so ours is held to float64 and the cpu backend only.
-   */
-  stockWrong?: true;
-}
+type Case = ConvCase;
 
 const CASES: Case[] = [
-  { name: 'DCGAN D k4 s2 same', x: [3, 8, 8, 16], filter: [4, 4, 16, 32], strides: 2, pad: 'same' },
-  {
-    name: 'D input layer, Ci 3',
-    x: [2, 16, 16, 3],
-    filter: [4, 4, 3, 16],
-    strides: 2,
-    pad: 'same',
-  },
-  { name: 'k4 s2 pad 1, batch 1', x: [1, 9, 7, 5], filter: [4, 4, 5, 13], strides: 2, pad: 1 },
-  { name: 'k3 s1 same, odd', x: [3, 7, 5, 6], filter: [3, 3, 6, 9], strides: 1, pad: 'same' },
-  { name: 'k3 s1 valid', x: [5, 9, 6, 7], filter: [3, 3, 7, 11], strides: 1, pad: 'valid' },
-  {
-    name: 'k3 s2 valid, odd input',
-    x: [3, 11, 9, 5],
-    filter: [3, 3, 5, 6],
-    strides: 2,
-    pad: 'valid',
-  },
-  {
-    name: 'k4 s2 same, odd input',
-    x: [1, 9, 11, 2],
-    filter: [4, 4, 2, 7],
-    strides: 2,
-    pad: 'same',
-  },
-  {
-    name: 'k2×3 strides [1, 2] same',
-    x: [3, 6, 9, 9],
-    filter: [2, 3, 9, 5],
-    strides: [1, 2],
-    pad: 'same',
-  },
-  {
-    name: 'explicit uneven padding',
-    x: [2, 7, 6, 4],
-    filter: [3, 2, 4, 12],
-    strides: [2, 1],
-    pad: [
-      [0, 0],
-      [2, 0],
-      [1, 3],
-      [0, 0],
-    ],
-  },
-  {
-    name: 'pad 2 with ceil rounding',
-    x: [3, 8, 7, 3],
-    filter: [3, 3, 3, 4],
-    strides: 2,
-    pad: 2,
-    dimRoundingMode: 'ceil',
-    stockWrong: true,
-  },
-  { name: '1×1, Ci 1, Co 1', x: [5, 4, 3, 1], filter: [1, 1, 1, 1], strides: 1, pad: 'valid' },
-  {
-    name: 'kernel as large as the input',
-    x: [3, 5, 5, 4],
-    filter: [5, 5, 4, 3],
-    strides: 1,
-    pad: 'valid',
-  },
+  ...CONV_CASES,
   {
     name: 'sub-pixel phases (k2, Co 12)',
     x: [4, 10, 10, 32],
@@ -127,7 +58,7 @@ function reference(
   w: Float32Array,
   c: Case,
 ): { exact: Float64Array; magnitude: Float64Array; terms: number } {
-  const g = convGradGeometry(c.x, c.filter, attrsOf(c), 'test');
+  const g = geometryOf(c);
   const size = g.batch * g.outH * g.outW * g.outC;
   const exact = new Float64Array(size);
   const magnitude = new Float64Array(size);
@@ -207,7 +138,7 @@ describe('wasm Conv2D (native/icganKernels.c conv2d_forward)', function () {
       const ours = bothThreadings(() => conv(x, w, attrsOf(c)));
       // A tensor counts twice: itself and its backend data.
       assert.equal(liveTensors(), live + 2, 'no leaked tensors');
-      const g = convGradGeometry(c.x, c.filter, attrsOf(c), 'test');
+      const g = geometryOf(c);
       assert.deepEqual(ours.shape, [g.batch, g.outH, g.outW, g.outC]);
       const values = ours.dataSync();
       const { exact, magnitude, terms } = reference(
@@ -219,7 +150,7 @@ describe('wasm Conv2D (native/icganKernels.c conv2d_forward)', function () {
       const cpu = await onCpu(x, w, c);
       assertWithin(values, cpu, magnitude, 2 * gamma(terms), 'vs cpu backend');
       const xnnpack = withXnnpack(() => conv(x, w, attrsOf(c)));
-      if (c.stockWrong) {
+      if (STOCK_WRONG.has(c.name)) {
         assert.throws(() => assertWithin(xnnpack.dataSync(), exact, magnitude, 1e-3, 'stock'));
       } else {
         assertWithin(values, xnnpack.dataSync(), magnitude, 2 * gamma(terms), 'vs XNNPACK');
