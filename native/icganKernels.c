@@ -113,7 +113,7 @@ void binary_scalar(int op, const float *x, const float *s, float *out, int n, in
   else scalar_range(OP_MUL, x, v, out, flip, lo, hi);
 }
 
-enum { UN_SQUARE = 0, UN_RELU = 1, UN_LEAKY_RELU = 2, UN_TANH = 3 };
+enum { UN_SQUARE = 0, UN_RELU = 1, UN_LEAKY_RELU = 2, UN_TANH = 3, UN_NEG = 4 };
 
 // tanh of four lanes, within 1.3 ulp of the exact value (measured over [0, 12] in steps of 2e-4
 // and densely around the switch point; float32 emulation in numpy against mpmath).
@@ -158,7 +158,8 @@ static inline v128_t tanh4(v128_t x) {
   return wasm_v128_bitselect(x, t, sign);
 }
 
-// out[i] = f(x[i]): x², max(x, 0), x > 0 ? x : alpha·x (as tfjs: NaN stays NaN), or tanh x.
+// out[i] = f(x[i]): x², max(x, 0), x > 0 ? x : alpha·x (as tfjs: NaN stays NaN), tanh x, or −x
+// (a sign flip, as C++'s −x in the stock kernel).
 EXPORT(unary)
 void unary(int op, const float *x, float *out, int n, float alpha, int part, int parts) {
   SPLIT(n, 64, part, parts, lo, hi)
@@ -178,6 +179,9 @@ void unary(int op, const float *x, float *out, int n, float alpha, int part, int
       wasm_v128_store(out + i, wasm_v128_bitselect(zero, v, wasm_f32x4_lt(v, zero)));
     }
     for (; i < hi; i++) out[i] = x[i] < 0.0f ? 0.0f : x[i];
+  } else if (op == UN_NEG) {
+    for (; i + 4 <= hi; i += 4) wasm_v128_store(out + i, wasm_f32x4_neg(wasm_v128_load(x + i)));
+    for (; i < hi; i++) out[i] = -x[i];
   } else if (op == UN_TANH) {
     for (; i + 4 <= hi; i += 4) wasm_v128_store(out + i, tanh4(wasm_v128_load(x + i)));
     // The leftovers through the same lanes, so every element gets the same arithmetic.

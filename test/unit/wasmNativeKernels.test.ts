@@ -125,6 +125,7 @@ describe('wasm native kernels (native/icganKernels.c)', function () {
     ['square', (x) => tf.square(x)],
     ['relu', (x) => tf.relu(x)],
     ['leakyRelu 0.2', (x) => tf.leakyRelu(x, 0.2)],
+    ['neg', (x) => tf.neg(x)],
   ];
   for (const [name, f] of UNARY) {
     for (const shape of [[3, 5, 7], [64, 8, 8, 64], [1]]) {

@@ -7,7 +7,7 @@
 //    sequentially in float32. Ours sums columns in place, in blocks added in a pairwise tree,
 //    which is both faster and more accurate (a sequential float32 sum over 16,384 rows loses
 //    ~1e-3 relative, which batch norm's backward pass, a difference of such sums, amplifies).
-//  - Square, Relu, LeakyRelu: single-threaded in tfjs-wasm.
+//  - Square, Relu, LeakyRelu, Neg: single-threaded in tfjs-wasm.
 //  - Tanh (the generator's output): std::tanh one element at a time in tfjs-wasm, ~1.1 ms per
 //    [32, 32, 32, 3] batch; ours is SIMD and within 1.3 ulp of exact (so not bit-identical to the stock kernel).
 // Each kernel handles float32 and the layouts above; anything else goes to the stock kernel.
@@ -23,7 +23,13 @@ const BACKEND = 'wasm';
 
 /** Operation codes of native/icganKernels.c. */
 const BINARY_OPS = { [tf.Add]: 0, [tf.Sub]: 1, [tf.Multiply]: 2 } as const;
-const UNARY_OPS = { [tf.Square]: 0, [tf.Relu]: 1, [tf.LeakyRelu]: 2, [tf.Tanh]: 3 } as const;
+const UNARY_OPS = {
+  [tf.Square]: 0,
+  [tf.Relu]: 1,
+  [tf.LeakyRelu]: 2,
+  [tf.Tanh]: 3,
+  [tf.Neg]: 4,
+} as const;
 
 /** How a binary op's operands map onto the native kernels; null: the stock kernel's job. */
 export type BinaryPlan =
@@ -186,6 +192,7 @@ const CONFIGS: tf.KernelConfig[] = [
   unaryKernel(tf.Relu),
   unaryKernel(tf.LeakyRelu),
   unaryKernel(tf.Tanh),
+  unaryKernel(tf.Neg),
   reductionKernel(tf.Sum),
   reductionKernel(tf.Mean),
 ];
