@@ -6,8 +6,9 @@
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { initBackend } from '../src/core/backend/backendChain';
 import { ganSession, type GanWorkload } from './ganWorkloads';
-import { loadAvg, log, median } from './harness';
+import { flag, loadAvg, log, median } from './harness';
 
 export type Mode = 'old' | 'new';
 const MODES: readonly Mode[] = ['old', 'new'];
@@ -108,7 +109,7 @@ export async function alternateSteps(
  * alternateSteps with `kernelName`'s own calls timed: each switch wraps whichever kernel `useKernel`
  * registered (the next switch puts the plain one back). wasm kernels return synchronously.
  */
-export async function alternateKernelSteps(
+async function alternateKernelSteps(
   workload: GanWorkload,
   steps: number,
   warmup: number,
@@ -135,9 +136,42 @@ export async function alternateKernelSteps(
   return alternateSteps(workload, steps, warmup, useTimedKernel, () => kernelMs);
 }
 
-/** A comparison's table row: workload, load, both modes, the per-pair ratio, the kernel's ms. */
-export function kernelStepRow(workload: GanWorkload, r: StepComparison): string {
-  return `| ${workload} | ${r.loadBefore} → ${r.loadAfter} | ${r.cell.old} | ${r.cell.new} | ${r.ratio.toFixed(2)} | ${fmt(r.measured.old)} → ${fmt(r.measured.new)} |`;
+/**
+ * The main of a kernel's A/B bench: --calls timings per call (`perCall`), then --steps whole
+ * steps per --workloads with `kernelName`'s own time (0 steps: per call only); `oldLabel` names
+ * the old side. The new kernel stays registered afterwards.
+ */
+export function runKernelBench(o: {
+  kernelName: string;
+  oldLabel: string;
+  useKernel: (mode: Mode) => void;
+  perCall: (calls: number) => void;
+}): void {
+  runBench(async () => {
+    const calls = Number(flag('calls', '40'));
+    const steps = Number(flag('steps', '20'));
+    const warmup = Number(flag('warmup', '4'));
+    const workloads = flag('workloads', 'dcgan,icgan').split(',') as GanWorkload[];
+    await initBackend('wasm');
+    console.log(machineLine());
+    try {
+      o.perCall(calls);
+      if (steps <= 0) return;
+      console.log(`\nWhole train steps (${steps} each, alternating; median ms/step (min)):`);
+      console.log(
+        `| workload | load | old (${o.oldLabel}) | new | old/new per pair | ${o.kernelName} ms/step |`,
+      );
+      console.log('|---|---|---|---|---|---|');
+      for (const workload of workloads) {
+        const r = await alternateKernelSteps(workload, steps, warmup, o.kernelName, o.useKernel);
+        console.log(
+          `| ${workload} | ${r.loadBefore} → ${r.loadAfter} | ${r.cell.old} | ${r.cell.new} | ${r.ratio.toFixed(2)} | ${fmt(r.measured.old)} → ${fmt(r.measured.new)} |`,
+        );
+      }
+    } finally {
+      o.useKernel('new');
+    }
+  });
 }
 
 /** Runs a bench's main, printing its error and setting the exit code on failure. */

@@ -11,21 +11,11 @@
  *    time per step.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../src/core/backend/backendChain';
 import type { Shape4 } from '../src/core/backend/convGeometry';
 import { registerWasmConvKernels } from '../src/core/backend/wasmConvKernels';
 import { fixedTensor } from '../test/support/fixedTensor';
-import {
-  alternateCalls,
-  alternateKernelSteps,
-  fmt,
-  kernelStepRow,
-  machineLine,
-  runBench,
-  type Mode,
-} from './abKernels';
-import type { GanWorkload } from './ganWorkloads';
-import { flag, loadAvg } from './harness';
+import { alternateCalls, fmt, runKernelBench, type Mode } from './abKernels';
+import { loadAvg } from './harness';
 
 /** x, filter, stride and padding of the convs timed per call. */
 const CALLS: [Shape4, Shape4, number, 'same' | number][] = [
@@ -65,29 +55,4 @@ function perCall(calls: number): void {
   console.log(`load after: ${loadAvg()}`);
 }
 
-async function perStep(workload: GanWorkload, steps: number, warmup: number): Promise<void> {
-  const r = await alternateKernelSteps(workload, steps, warmup, tf.Conv2D, useKernel);
-  console.log(kernelStepRow(workload, r));
-}
-
-async function main(): Promise<void> {
-  const calls = Number(flag('calls', '40'));
-  const steps = Number(flag('steps', '20'));
-  const warmup = Number(flag('warmup', '4'));
-  const workloads = flag('workloads', 'dcgan,icgan').split(',') as GanWorkload[];
-  await initBackend('wasm');
-  console.log(machineLine());
-  try {
-    perCall(calls);
-    if (steps > 0) {
-      console.log(`\nWhole train steps (${steps} each, alternating; median ms/step (min)):`);
-      console.log('| workload | load | old (XNNPACK) | new | old/new per pair | Conv2D ms/step |');
-      console.log('|---|---|---|---|---|---|');
-      for (const workload of workloads) await perStep(workload, steps, warmup);
-    }
-  } finally {
-    useKernel('new');
-  }
-}
-
-runBench(main);
+runKernelBench({ kernelName: tf.Conv2D, oldLabel: 'XNNPACK', useKernel, perCall });

@@ -21,11 +21,7 @@ const ICGAN_EXAMPLE = path.join(__dirname, '..', 'examples', 'shapes-icgan.icgan
 const DEMO_EXAMPLE = path.join(__dirname, '..', 'examples', 'shapes-cgan.icgan.json');
 
 export function benchConfig(workload: GanWorkload): TrainConfig {
-  if (workload === 'demo') {
-    const raw = JSON.parse(fs.readFileSync(DEMO_EXAMPLE, 'utf8')) as { data: { count: number } };
-    raw.data.count = DATA_COUNT;
-    return resolveConfig(raw, DEMO_EXAMPLE);
-  }
+  if (workload === 'demo') return exampleConfig(DEMO_EXAMPLE);
   if (workload === 'dcgan') {
     return resolveConfig(
       {
@@ -49,15 +45,27 @@ export function benchConfig(workload: GanWorkload): TrainConfig {
   // architecture trainStep.py mirrors: batch-norm D, one minibatch statistic over the batch, the
   // non-saturating loss and β1 0.5 (the example's recipe uses spectral norm, groups of 4 and hinge;
   // trainStep.py has neither, and the parameter counts must match).
-  const raw = JSON.parse(fs.readFileSync(ICGAN_EXAMPLE, 'utf8')) as {
-    data: { count: number };
-    model: Record<string, unknown>;
-    training: Record<string, unknown>;
-  };
+  return exampleConfig(ICGAN_EXAMPLE, (raw) => {
+    Object.assign(raw.model, { dNorm: 'batch', groupSize: 0 });
+    Object.assign(raw.training, { loss: 'nonsaturating', beta1: 0.5 });
+  });
+}
+
+interface RawExample {
+  data: { count: number };
+  model: Record<string, unknown>;
+  training: Record<string, unknown>;
+}
+
+/** An example config as the project resolves it, on DATA_COUNT generated images, after `edit`. */
+function exampleConfig(
+  file: string,
+  edit: (raw: RawExample) => void = () => undefined,
+): TrainConfig {
+  const raw = JSON.parse(fs.readFileSync(file, 'utf8')) as RawExample;
   raw.data.count = DATA_COUNT;
-  Object.assign(raw.model, { dNorm: 'batch', groupSize: 0 });
-  Object.assign(raw.training, { loss: 'nonsaturating', beta1: 0.5 });
-  return resolveConfig(raw, ICGAN_EXAMPLE);
+  edit(raw);
+  return resolveConfig(raw, file);
 }
 
 export function shapesData(cfg: TrainConfig): ImageDataset {

@@ -56,3 +56,24 @@ export function threaded<T>(parallelMin: number, f: () => T): T {
     setParallelMinElements(previous);
   }
 }
+
+/**
+ * `f` on tfjs's cpu backend with copies of `tensors` (the reference the wasm kernel tests compare
+ * with); its result's values, the wasm backend active again afterwards.
+ */
+export async function onCpuBackend(
+  tensors: readonly tf.Tensor[],
+  f: (copies: tf.Tensor[]) => tf.Tensor,
+): Promise<Float32Array> {
+  const values = tensors.map((t) => t.dataSync());
+  await tf.setBackend('cpu');
+  try {
+    const copies = tensors.map((t, i) => tf.tensor(values[i] as tf.TypedArray, t.shape));
+    const r = f(copies);
+    const out = r.dataSync() as Float32Array;
+    tf.dispose([...copies, r]);
+    return out;
+  } finally {
+    await tf.setBackend('wasm');
+  }
+}

@@ -6,7 +6,7 @@ import { registerWasmConvKernels } from '../../src/core/backend/wasmConvKernels'
 import { NativeKernels } from '../../src/core/backend/wasmNativeKernels';
 import { fixedTensor as fixed, liveTensors } from '../support/fixedTensor';
 import { CONV_CASES, geometryOf, type ConvCase } from '../support/convCases';
-import { assertWithin, bothThreadings, gamma } from '../support/kernelChecks';
+import { assertWithin, bothThreadings, gamma, onCpuBackend } from '../support/kernelChecks';
 
 // Our Conv2D (native/icganKernels.c conv2d_forward) over odd shapes, strides, paddings, batch
 // sizes, channel counts off the kernel's 4-pixel × 8-channel register tile (both tails), against
@@ -98,20 +98,6 @@ function withXnnpack<T>(f: () => T): T {
   }
 }
 
-async function onCpu(x: tf.Tensor, w: tf.Tensor, c: Case): Promise<Float32Array> {
-  const [xv, wv] = [x.dataSync(), w.dataSync()];
-  await tf.setBackend('cpu');
-  try {
-    const inputs = [tf.tensor(xv, x.shape), tf.tensor(wv, w.shape)] as const;
-    const r = conv(inputs[0], inputs[1], attrsOf(c));
-    const values = r.dataSync() as Float32Array;
-    tf.dispose([...inputs, r]);
-    return values;
-  } finally {
-    await tf.setBackend('wasm');
-  }
-}
-
 describe('wasm Conv2D (native/icganKernels.c conv2d_forward)', function () {
   this.timeout(300_000);
   let found: string | undefined;
@@ -147,7 +133,7 @@ describe('wasm Conv2D (native/icganKernels.c conv2d_forward)', function () {
         c,
       );
       assertWithin(values, exact, magnitude, gamma(terms), 'vs float64');
-      const cpu = await onCpu(x, w, c);
+      const cpu = await onCpuBackend([x, w], ([cx, cw]) => conv(cx!, cw!, attrsOf(c)));
       assertWithin(values, cpu, magnitude, 2 * gamma(terms), 'vs cpu backend');
       const xnnpack = withXnnpack(() => conv(x, w, attrsOf(c)));
       if (STOCK_WRONG.has(c.name)) {
@@ -171,14 +157,7 @@ describe('wasm Conv2D (native/icganKernels.c conv2d_forward)', function () {
     const x = fixed(c.x, 900, 0.6);
     const w = fixed(c.filter, 901);
     const ours = conv(x, w, attrs);
-    const [xv, wv] = [x.dataSync(), w.dataSync()];
-    await tf.setBackend('cpu');
-    const cx = tf.tensor(xv, c.x);
-    const cw = tf.tensor(wv, c.filter);
-    const cpu = conv(cx, cw, attrs);
-    const expected = Array.from(cpu.dataSync());
-    tf.dispose([cx, cw, cpu]);
-    await tf.setBackend('wasm');
+    const expected = await onCpuBackend([x, w], ([cx, cw]) => conv(cx!, cw!, attrs));
     const got = Array.from(ours.dataSync());
     assert.equal(got.length, expected.length);
     got.forEach((v, k) => assert.ok(Math.abs(v - (expected[k] as number)) < 1e-4, `element ${k}`));

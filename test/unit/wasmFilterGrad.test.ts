@@ -11,7 +11,7 @@ import { registerWasmConvKernels } from '../../src/core/backend/wasmConvKernels'
 import { NativeKernels } from '../../src/core/backend/wasmNativeKernels';
 import { fixedTensor as fixed, liveTensors } from '../support/fixedTensor';
 import { CONV_CASES, geometryOf, type ConvCase } from '../support/convCases';
-import { assertWithin, bothThreadings, gamma } from '../support/kernelChecks';
+import { assertWithin, bothThreadings, gamma, onCpuBackend } from '../support/kernelChecks';
 
 // Our Conv2DBackpropFilter (native/icganKernels.c conv_filter_grad) over odd shapes, strides,
 // paddings, batch sizes and channel counts off the kernel's 4 × 8 register tile, against tfjs's
@@ -119,22 +119,17 @@ function withXnnpack<T>(f: () => T): T {
 }
 
 /** tfjs's own cpu kernel on the same values (this project's cpu kernel, if registered, set aside). */
-async function onCpu(x: tf.Tensor, dy: tf.Tensor, c: Case): Promise<Float32Array> {
-  const [xv, dyv] = [x.dataSync(), dy.dataSync()];
-  await tf.setBackend('cpu');
-  const ours = tf.getKernel(tf.Conv2DBackpropFilter, 'cpu')?.kernelFunc;
-  unregisterCpuConvKernels();
-  const replaced = tf.getKernel(tf.Conv2DBackpropFilter, 'cpu')?.kernelFunc !== ours;
-  try {
-    const inputs = [tf.tensor(xv, x.shape), tf.tensor(dyv, dy.shape)] as const;
-    const r = filterGrad(inputs[0], inputs[1], c);
-    const values = r.dataSync() as Float32Array;
-    tf.dispose([...inputs, r]);
-    return values;
-  } finally {
-    if (replaced) registerCpuConvKernels();
-    await tf.setBackend('wasm');
-  }
+function onCpu(x: tf.Tensor, dy: tf.Tensor, c: Case): Promise<Float32Array> {
+  return onCpuBackend([x, dy], ([cx, cdy]) => {
+    const ours = tf.getKernel(tf.Conv2DBackpropFilter, 'cpu')?.kernelFunc;
+    unregisterCpuConvKernels();
+    const replaced = tf.getKernel(tf.Conv2DBackpropFilter, 'cpu')?.kernelFunc !== ours;
+    try {
+      return filterGrad(cx!, cdy!, c);
+    } finally {
+      if (replaced) registerCpuConvKernels();
+    }
+  });
 }
 
 describe('wasm Conv2DBackpropFilter (native/icganKernels.c conv_filter_grad)', function () {

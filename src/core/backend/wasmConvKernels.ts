@@ -132,6 +132,34 @@ function reshape(backend: BackendWasm, x: Info, shape: number[]): Info {
 
 // ---- Conv2D ------------------------------------------------------------------------------------
 
+/** The geometry arguments of conv2d_forward and conv_filter_grad, in their C order. */
+function convArgs(g: ConvGeometry): number[] {
+  return [
+    g.batch,
+    g.inH,
+    g.inW,
+    g.inC,
+    g.outH,
+    g.outW,
+    g.outC,
+    g.kH,
+    g.kW,
+    g.sH,
+    g.sW,
+    g.padTop,
+    g.padLeft,
+  ];
+}
+
+/**
+ * A conv's size against the pool's element threshold: its multiply-adds as matmul counts them
+ * (waking the pool paid off there from about 2^20; not re-measured for the conv kernels, whose
+ * calls in training are all far above it).
+ */
+function poolWork(g: ConvGeometry): number {
+  return (g.batch * g.outH * g.outW * g.kH * g.kW * g.inC * g.outC) / 64;
+}
+
 function isDilated(dilations: tf.Conv2DAttrs['dilations']): boolean {
   if (dilations === undefined) return false;
   return typeof dilations === 'number' ? dilations !== 1 : dilations.some((d) => d !== 1);
@@ -160,11 +188,9 @@ function conv2dForward(params: KernelParams): Info {
         heapOffset(backend, filter),
         heapOffset(backend, y),
         heapOffset(backend, zeros),
-        ...[g.batch, g.inH, g.inW, g.inC, g.outH, g.outW, g.outC],
-        ...[g.kH, g.kW, g.sH, g.sW, g.padTop, g.padLeft],
+        ...convArgs(g),
       ],
-      // Multiply-adds against the pool's element threshold, as for the filter gradient.
-      (g.batch * g.outH * g.outW * g.kH * g.kW * g.inC * g.outC) / 64,
+      poolWork(g),
     );
   } finally {
     backend.disposeData(zeros.dataId);
@@ -187,17 +213,8 @@ function backpropFilterNative(backend: BackendWasm, x: Info, dy: Info, g: ConvGe
   const dw = backend.makeOutput([g.kH, g.kW, g.inC, g.outC], 'float32');
   NativeKernels.for(backend).run(
     'conv_filter_grad',
-    [
-      heapOffset(backend, x),
-      heapOffset(backend, dy),
-      heapOffset(backend, dw),
-      ...[g.batch, g.inH, g.inW, g.inC, g.outH, g.outW, g.outC],
-      ...[g.kH, g.kW, g.sH, g.sW, g.padTop, g.padLeft],
-    ],
-    // Multiply-adds against the pool's element threshold as matmul counts them (waking the pool
-    // paid off there from about 2^20; not re-measured for this kernel, whose calls in training
-    // are all far above it).
-    (g.batch * g.outH * g.outW * g.kH * g.kW * g.inC * g.outC) / 64,
+    [heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, dw), ...convArgs(g)],
+    poolWork(g),
   );
   return dw;
 }

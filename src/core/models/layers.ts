@@ -116,7 +116,7 @@ function l2Normalise(x: tf.Tensor2D): tf.Tensor2D {
  *   ∂L/∂W = dY/σ − (Σ dY∘W)/σ² · v·uᵀ.
  * The iteration runs inside the custom gradient's forward function, where tfjs records nothing on
  * the tape. Taped (with a stop-gradient on v and u), every op of it was back-propagated with zeros:
- * a third of the demo D's ~3,000 ops per step.
+ * the demo's step ran 3,065 kernels that way, 1,720 without.
  */
 export function spectralNormalised(p: TensorMap, weightName: string, uName: string): tf.Tensor {
   const w = param(p, weightName);
