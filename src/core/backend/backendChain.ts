@@ -14,6 +14,7 @@ import type { BackendAttempt, BackendInfo, BackendName } from '../../protocol/ru
 import { UserError } from '../errors';
 import { registerLeakyReluGradient } from '../train/leakyReluGrad';
 import { registerCpuConvKernels } from './cpuConvKernels';
+import { registerWasmAliasKernels } from './wasmAliasKernels';
 import { registerWasmConvKernels } from './wasmConvKernels';
 import { registerWasmElementwiseKernels } from './wasmElementwiseKernels';
 import { registerWasmLeakyGradKernel } from './wasmLeakyGradKernel';
@@ -112,14 +113,16 @@ async function loadBackend(name: BackendName, attempts: BackendAttempt[]): Promi
       return activate('webgpu');
     case 'wasm': {
       setWasmPaths(findWasmPathPrefix());
-      // ICGAN_WASM_NATIVE=0 keeps tfjs-wasm's own element-wise kernels, the composite Adam and
-      // EMA updates and the stock LeakyRelu gradient, sends every matrix product to the stock
-      // kernel and the conv filter gradient and forward conv to XNNPACK (before/after comparisons).
+      // ICGAN_WASM_NATIVE=0 keeps tfjs-wasm's own element-wise kernels, its copying Identity and
+      // Cast, the composite Adam and EMA updates and the stock LeakyRelu gradient, sends every
+      // matrix product to the stock kernel and the conv filter gradient and forward conv to
+      // XNNPACK (before/after comparisons).
       const native = process.env['ICGAN_WASM_NATIVE'] !== '0';
       registerWasmConvKernels({ nativeFilterGrad: native, nativeForward: native });
       registerWasmMatMulKernel({ native });
       registerWasmTileKernel();
       if (native) {
+        registerWasmAliasKernels();
         registerWasmElementwiseKernels();
         registerWasmUpdateKernels();
         registerWasmLeakyGradKernel();
