@@ -811,6 +811,133 @@ void conv2d_forward(const float *x, const float *w, float *y, const float *zeros
   }
 }
 
+// ---- conv input gradient, direct ---------------------------------------------------------------
+//
+// dx[b, iy, ix, c] = Σ_{ky, kx, o} dy[b, oy, ox, o] · W[ky, kx, c, o] over the taps with
+// iy + padT − ky = oy·sh and ix + padL − kx = ox·sw: the transposed conv (a generator's
+// upsampling layer, a critic's backward pass). Only the taps that exist are visited — a 4×4
+// stride-2 kernel gives each dx pixel 2×2 of them — where the sub-pixel conv multiplies by the
+// zero taps of its padded sub-filters and col2im goes through a [B·OH·OW, KH·KW·C] buffer.
+// `wt` is W with its last two axes swapped, [KH, KW, O, C], so a block of dx channels reads
+// contiguous weights. A tile is up to 4 dx pixels of one row and one column phase (sw apart):
+// they share their taps and read consecutive dy columns; 4·nv ≤ 8 dx channels stay in registers.
+// Every element is the same float32 sum over (ky, kx, o) in that order, whatever the tile or the
+// thread split; a dy row outside the image is skipped, a column reads `zeros` (≥ O floats).
+
+typedef struct {
+  const float *dyb, *zeros, *wt;
+  int oh, ow, co, c, kh, kw, sh, sw;
+  int ky0, oyTop; // first row tap; the dy row it reads
+  int kx0, oxLeft; // first column tap; the dy column pixel 0 reads through it
+} GradWindow;
+
+INLINE const float *ig_pixel(GradWindow g, const float *dyrow, int ox) {
+  return ox >= 0 && ox < g.ow ? dyrow + (long)ox * g.co : g.zeros;
+}
+
+INLINE void ig_tile(GradWindow g, int o, float *y, long ystep, int np, int nv) {
+  v128_t acc[4][2];
+  for (int j = 0; j < np; j++) {
+    for (int u = 0; u < nv; u++) acc[j][u] = wasm_f32x4_splat(0.0f);
+  }
+  for (int ky = g.ky0, oy = g.oyTop; ky < g.kh && oy >= 0; ky += g.sh, oy--) {
+    if (oy >= g.oh) continue;
+    const float *dyrow = g.dyb + (long)oy * g.ow * g.co;
+    for (int kx = g.kx0, ox = g.oxLeft; kx < g.kw; kx += g.sw, ox--) {
+      const float *p0 = ig_pixel(g, dyrow, ox);
+      const float *p1 = np > 1 ? ig_pixel(g, dyrow, ox + 1) : p0;
+      const float *p2 = np > 2 ? ig_pixel(g, dyrow, ox + 2) : p0;
+      const float *p3 = np > 3 ? ig_pixel(g, dyrow, ox + 3) : p0;
+      const float *wr = g.wt + (long)(ky * g.kw + kx) * g.co * g.c + o;
+      for (int i = 0; i < g.co; i++, wr += g.c) {
+        v128_t v0 = wasm_v128_load(wr);
+        v128_t v1 = nv > 1 ? wasm_v128_load(wr + 4) : v0;
+        v128_t s0 = wasm_f32x4_splat(p0[i]);
+        acc[0][0] = wasm_f32x4_add(acc[0][0], wasm_f32x4_mul(s0, v0));
+        if (nv > 1) acc[0][1] = wasm_f32x4_add(acc[0][1], wasm_f32x4_mul(s0, v1));
+        if (np > 1) {
+          v128_t s1 = wasm_f32x4_splat(p1[i]);
+          acc[1][0] = wasm_f32x4_add(acc[1][0], wasm_f32x4_mul(s1, v0));
+          if (nv > 1) acc[1][1] = wasm_f32x4_add(acc[1][1], wasm_f32x4_mul(s1, v1));
+        }
+        if (np > 2) {
+          v128_t s2 = wasm_f32x4_splat(p2[i]);
+          acc[2][0] = wasm_f32x4_add(acc[2][0], wasm_f32x4_mul(s2, v0));
+          if (nv > 1) acc[2][1] = wasm_f32x4_add(acc[2][1], wasm_f32x4_mul(s2, v1));
+        }
+        if (np > 3) {
+          v128_t s3 = wasm_f32x4_splat(p3[i]);
+          acc[3][0] = wasm_f32x4_add(acc[3][0], wasm_f32x4_mul(s3, v0));
+          if (nv > 1) acc[3][1] = wasm_f32x4_add(acc[3][1], wasm_f32x4_mul(s3, v1));
+        }
+      }
+    }
+  }
+  for (int j = 0; j < np; j++) {
+    for (int u = 0; u < nv; u++) wasm_v128_store(y + j * ystep + 4 * u, acc[j][u]);
+  }
+}
+
+// The dx channels left over after the 4-wide blocks, in scalars (same order of summation).
+static void ig_tail(GradWindow g, int o, float *y, long ystep, int np, int cols) {
+  for (int j = 0; j < np; j++) {
+    for (int s = 0; s < cols; s++) {
+      float acc = 0.0f;
+      for (int ky = g.ky0, oy = g.oyTop; ky < g.kh && oy >= 0; ky += g.sh, oy--) {
+        if (oy >= g.oh) continue;
+        const float *dyrow = g.dyb + (long)oy * g.ow * g.co;
+        for (int kx = g.kx0, ox = g.oxLeft; kx < g.kw; kx += g.sw, ox--) {
+          const float *p = ig_pixel(g, dyrow, ox + j);
+          const float *wr = g.wt + (long)(ky * g.kw + kx) * g.co * g.c + o + s;
+          for (int i = 0; i < g.co; i++, wr += g.c) acc += p[i] * *wr;
+        }
+      }
+      y[j * ystep + s] = acc;
+    }
+  }
+}
+
+#define IG_TILE(np, nv) ig_tile(g, o, yo + o, ystep, np, nv)
+
+// dx [B, H, W, C] from dy [B, OH, OW, O] and wt [KH, KW, O, C]; padT, padL ≥ 0. Split on the B·H
+// rows of dx.
+EXPORT(conv2d_input_grad)
+void conv2d_input_grad(const float *dy, const float *wt, float *dx, const float *zeros, int batch,
+                       int h, int wd, int c, int oh, int ow, int co, int kh, int kw, int sh,
+                       int sw, int padt, int padl, int part, int parts) {
+  SPLIT(batch * h, 1, part, parts, lo, hi)
+  for (int r = lo; r < hi; r++) {
+    int b = r / h, iy = r % h;
+    GradWindow g = {dy + (long)b * oh * ow * co, zeros, wt, oh, ow, co, c, kh, kw, sh, sw,
+                    (iy + padt) % sh, (iy + padt) / sh, 0, 0};
+    float *xrow = dx + (long)r * wd * c;
+    long ystep = (long)sw * c;
+    for (int px = 0; px < sw && px < wd; px++) {
+      g.kx0 = (px + padl) % sw;
+      int n = (wd - px + sw - 1) / sw; // this phase's pixels: px, px + sw, …
+      for (int j0 = 0; j0 < n; j0 += 4) {
+        int np = n - j0 < 4 ? n - j0 : 4;
+        g.oxLeft = (px + padl) / sw + j0;
+        float *yo = xrow + (long)(px + j0 * sw) * c;
+        int o = 0;
+        for (; o + 8 <= c; o += 8) {
+          if (np == 4) IG_TILE(4, 2);
+          else if (np == 3) IG_TILE(3, 2);
+          else if (np == 2) IG_TILE(2, 2);
+          else IG_TILE(1, 2);
+        }
+        for (; o + 4 <= c; o += 4) {
+          if (np == 4) IG_TILE(4, 1);
+          else if (np == 3) IG_TILE(3, 1);
+          else if (np == 2) IG_TILE(2, 1);
+          else IG_TILE(1, 1);
+        }
+        if (o < c) ig_tail(g, o, yo + o, ystep, np, c - o);
+      }
+    }
+  }
+}
+
 // ---- parameter updates: Adam and the EMA of the weights ----------------------------------------
 //
 // One call per parameter in place of the dozen tfjs ops src/core/train/adam.ts and ema.ts would

@@ -33,19 +33,22 @@ let stockBackpropInput: tf.KernelConfig | undefined;
 let stockConv2D: tf.KernelConfig | undefined;
 let nativeFilterGrad = true;
 let nativeForward = true;
+let nativeInputGrad = true;
 
 /**
  * Registers our Conv2D, Conv2DBackpropFilter and Conv2DBackpropInput for the 'wasm' backend,
  * replacing the stock Conv2D and input gradient. Safe to call any number of times.
  * `nativeFilterGrad: false` sends the filter gradient through XNNPACK instead of our kernel,
- * `nativeForward: false` the forward conv (ICGAN_WASM_NATIVE=0, comparisons); an option left
- * out keeps its setting.
+ * `nativeForward: false` the forward conv, `nativeInputGrad: false` the input gradient to the
+ * matrix product + col2im or the sub-pixel conv (ICGAN_WASM_NATIVE=0, comparisons); an option
+ * left out keeps its setting.
  */
 export function registerWasmConvKernels(
-  options: { nativeFilterGrad?: boolean; nativeForward?: boolean } = {},
+  options: { nativeFilterGrad?: boolean; nativeForward?: boolean; nativeInputGrad?: boolean } = {},
 ): void {
   if (options.nativeFilterGrad !== undefined) nativeFilterGrad = options.nativeFilterGrad;
   if (options.nativeForward !== undefined) nativeForward = options.nativeForward;
+  if (options.nativeInputGrad !== undefined) nativeInputGrad = options.nativeInputGrad;
   installKernel(backpropFilterConfig);
   // The first kernel displaced is tfjs-wasm's own; a later one (a bench's timing wrapper around
   // ours) must not become the fallback, which would then call back into ours.
@@ -121,6 +124,36 @@ function backpropInputGemm(backend: BackendWasm, dy: Info, filter: Info, g: Conv
       'col2im',
       [heapOffset(backend, cols), heapOffset(backend, dx), ...patchArgs(g)],
       rows * patch,
+    );
+    return dx;
+  });
+}
+
+/**
+ * From this many dx channels on, the input gradient runs on our direct kernel
+ * (conv2d_input_grad), which visits only the taps that exist. Below, a 4-channel register block
+ * is mostly empty and the sub-pixel conv, whose phases stack on the channels, is faster.
+ */
+const DIRECT_MIN_CHANNELS = 8;
+
+/** dx by conv2d_input_grad, from dy and the filter with its channel axes swapped. */
+function backpropInputDirect(backend: BackendWasm, dy: Info, filter: Info, g: ConvGeometry): Info {
+  return withIntermediates(backend, (temp) => {
+    const wt = temp(transpose(backend, filter, [0, 1, 3, 2]));
+    // What a tap outside dy reads: one pixel's channels of zeros.
+    const zeros = temp(backend.makeOutput([g.outC], 'float32'));
+    const dx = temp(backend.makeOutput([g.batch, g.inH, g.inW, g.inC], 'float32'));
+    heapF32(backend, zeros).fill(0);
+    NativeKernels.for(backend).run(
+      'conv2d_input_grad',
+      [
+        heapOffset(backend, dy),
+        heapOffset(backend, wt),
+        heapOffset(backend, dx),
+        heapOffset(backend, zeros),
+        ...convArgs(g),
+      ],
+      poolWork(g) / (g.sH * g.sW),
     );
     return dx;
   });
@@ -328,6 +361,9 @@ function backpropInput(params: KernelParams): Info {
     'Conv2DBackpropInput (wasm, XNNPACK)',
   );
   checkDy(dy, g, 'Conv2DBackpropInput');
+  if (nativeInputGrad && g.inC >= DIRECT_MIN_CHANNELS && g.padTop >= 0 && g.padLeft >= 0) {
+    return backpropInputDirect(backend, dy, filter, g);
+  }
   if (g.inC >= GEMM_MIN_CHANNELS) return backpropInputGemm(backend, dy, filter, g);
   const rows = planAxis(g.inH, g.kH, g.sH, g.padTop, g.outH);
   const cols = planAxis(g.inW, g.kW, g.sW, g.padLeft, g.outW);

@@ -32,6 +32,7 @@ export const NATIVE_KERNELS = [
   'matmul',
   'conv_filter_grad',
   'conv2d_forward',
+  'conv2d_input_grad',
   // The LeakyRelu gradient (wasmLeakyGradKernel.ts).
   'leaky_relu_grad',
   // Parameter updates (wasmUpdateKernels.ts).
