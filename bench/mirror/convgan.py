@@ -205,6 +205,25 @@ def discriminate(spec, params, x, labels, with_classes=False):
     return logit
 
 
+def judges_together(spec, batch):
+    """convGan.ts judgesTogether: D may judge real and fake as one batch of 2·batch."""
+    if spec.d_norm != "spectral" or spec.pack != 1:
+        return False
+    return not spec.minibatch_std or (spec.group_size > 0 and batch % spec.group_size == 0)
+
+
+def judge(spec, params, real, fake, labels):
+    """trainingSession.ts judge: D's real logits, fake logits and class logits on the real batch,
+    in one call on both batches where judges_together allows it."""
+    b = real.shape[0]
+    if not judges_together(spec, b):
+        real_logits, real_classes = discriminate(spec, params, real, labels, True)
+        return real_logits, discriminate(spec, params, fake, labels), real_classes
+    both = None if labels is None else torch.cat([labels, labels])
+    logits, classes = discriminate(spec, params, torch.cat([real, fake]), both, True)
+    return logits[:b], logits[b:], (None if classes is None else classes[:b])
+
+
 # ---------------------------------------------------------------------------------------------
 # Losses (losses.ts), Adam, EMA (train/)
 

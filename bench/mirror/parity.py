@@ -92,12 +92,11 @@ def step_inputs(arrays, t, dtype):
 
 
 def d_update(spec, loss_kind, g, d, real, labels, z_d):
-    """The engine's D update: fakes without gradient, D on real then on fake (two batches)."""
+    """The engine's D update: fakes without gradient, D on real and fake (cg.judge)."""
     with torch.no_grad():
         fake = cg.generate(spec, g, z_d, labels, cg.BATCH)
     dp = {k: (v.clone().requires_grad_(True) if cg.trainable(k) else v) for k, v in d.items()}
-    real_logits, real_classes = cg.discriminate(spec, dp, real, labels, True)
-    fake_logits = cg.discriminate(spec, dp, fake, labels)
+    real_logits, fake_logits, real_classes = cg.judge(spec, dp, real, fake, labels)
     loss = cg.with_class_loss(spec, cg.d_loss(loss_kind, real_logits, fake_logits), real_classes, labels)
     grads = torch.autograd.grad(loss, [dp[k] for k in dp if cg.trainable(k)])
     names = [k for k in dp if cg.trainable(k)]

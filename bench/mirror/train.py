@@ -91,8 +91,8 @@ class Trainer:
                 fake = cg.diff_augment(cg.generate(spec, self.g, self.noise(real.shape[0]), labels, cg.BATCH), aug, self.gen)
             real = cg.diff_augment(real, aug, self.gen)
             dp = {k: (v.requires_grad_(True) if cg.trainable(k) else v) for k, v in self.d.items()}
-            real_logit, real_classes = cg.discriminate(spec, dp, real, labels, True)
-            d_loss = cg.d_loss(loss, real_logit, cg.discriminate(spec, dp, fake, labels))
+            real_logit, fake_logit, real_classes = cg.judge(spec, dp, real, fake, labels)
+            d_loss = cg.d_loss(loss, real_logit, fake_logit)
             d_loss = cg.with_class_loss(spec, d_loss, real_classes, labels)
             grads = torch.autograd.grad(d_loss, list(self.d_train.values()))
             for v in self.d_train.values():

@@ -239,6 +239,12 @@ export class ConvGan implements GanModel {
     return tf.reshape(tf.transpose(grouped, [0, 2, 3, 1, 4]), [b / this.pack, h, w, this.pack * c]);
   }
 
+  judgesTogether(batch: number): boolean {
+    // Batch norm would pool the real and fake statistics; packs keep the rule simple.
+    if (this.dNorm !== 'spectral' || this.pack !== 1) return false;
+    return !this.minibatchStd || (this.groupSize > 0 && batch % this.groupSize === 0);
+  }
+
   /** Logits, one per image, or per pack of `model.pack` images (PacGAN). */
   discriminate(params: TensorMap, x: tf.Tensor4D, cond: Conditioning): tf.Tensor1D {
     return tf.tidy(() => this.critic(params, x, cond).logits);

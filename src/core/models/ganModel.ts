@@ -39,6 +39,12 @@ export interface GanModel {
   generate(params: TensorMap, z: tf.Tensor2D, cond: Conditioning, bn: BnMode): tf.Tensor4D;
   /** Logits, [B]. */
   discriminate(params: TensorMap, x: tf.Tensor4D, cond: Conditioning): tf.Tensor1D;
+  /**
+   * Whether D may judge a real and a fake batch of `batch` images as one batch of 2·batch (real
+   * first) with the same logits as two calls: true when nothing in D mixes images across the
+   * halves (no batch norm; minibatch-std groups that stay inside one half). Absent: never.
+   */
+  judgesTogether?(batch: number): boolean;
   /** Weight of D's AC-GAN class loss; 0 or absent when D has no class head. */
   readonly classifierWeight?: number;
   /** The logits and, with a class head, the class logits [B, classes] from the same features. */

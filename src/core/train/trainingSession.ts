@@ -205,6 +205,7 @@ export class TrainingSession {
   private critic(
     x: tf.Tensor4D,
     cond: Conditioning,
+    classRows = x.shape[0],
   ): { logits: tf.Tensor1D; classLoss?: tf.Scalar } {
     const { model } = this;
     const weight = model.classifierWeight ?? 0;
@@ -213,9 +214,46 @@ export class TrainingSession {
     }
     const out = model.discriminateWithClasses(model.discriminatorParams, x, cond);
     if (!out.classLogits) return { logits: out.logits };
+    // The class loss of the first `classRows` images only (the real half of a joint batch).
+    const rows = (t: tf.Tensor2D | tf.Tensor1D) =>
+      classRows === x.shape[0] ? t : tf.slice(t, 0, classRows);
+    const loss = classLoss(rows(out.classLogits) as tf.Tensor2D, rows(cond.labels) as tf.Tensor1D);
+    return { logits: out.logits, classLoss: tf.mul<tf.Scalar>(loss, weight) };
+  }
+
+  /**
+   * D's logits on the real and the fake batch, and its class loss on the real one. Where the model
+   * allows it (judgesTogether), one call on both: the same logits as two calls, but each weight's
+   * spectral norm is computed — and its power-iteration vector refined — once per D update rather
+   * than twice, and every layer runs once on twice the rows (the demo step: ~300 fewer kernels).
+   * The PyTorch mirror (bench/mirror/train.py, parity.py) follows the same rule.
+   */
+  private judge(
+    real: tf.Tensor4D,
+    fake: tf.Tensor4D,
+    cond: Conditioning,
+  ): { real: tf.Tensor1D; fake: tf.Tensor1D; classLoss?: tf.Scalar } {
+    const { model } = this;
+    const batch = real.shape[0];
+    if (!model.judgesTogether?.(batch)) {
+      const { logits, classLoss: realClassLoss } = this.critic(real, cond);
+      const fakeLogits = model.discriminate(model.discriminatorParams, fake, cond);
+      return {
+        real: logits,
+        fake: fakeLogits,
+        ...(realClassLoss ? { classLoss: realClassLoss } : {}),
+      };
+    }
+    const twice = (t: tf.Tensor | undefined) => (t ? tf.concat([t, t]) : undefined);
+    const both: Conditioning = {};
+    if (cond.labels) both.labels = twice(cond.labels) as tf.Tensor1D;
+    if (cond.instance) both.instance = twice(cond.instance) as tf.Tensor2D;
+    if (cond.vector) both.vector = twice(cond.vector) as tf.Tensor2D;
+    const { logits, classLoss: realClassLoss } = this.critic(tf.concat([real, fake]), both, batch);
     return {
-      logits: out.logits,
-      classLoss: tf.mul<tf.Scalar>(classLoss(out.classLogits, cond.labels), weight),
+      real: tf.slice(logits, 0, batch),
+      fake: tf.slice(logits, batch, batch),
+      ...(realClassLoss ? { classLoss: realClassLoss } : {}),
     };
   }
 
@@ -241,8 +279,12 @@ export class TrainingSession {
       const seen = this.augmenting ? this.augment(real) : real;
       let probs: tf.Tensor1D | undefined;
       const { value, grads } = tf.variableGrads(() => {
-        const { logits: realLogits, classLoss: realClassLoss } = this.critic(seen, cond);
-        const fakeLogits = model.discriminate(model.discriminatorParams, fake, cond);
+        const judged = this.judge(seen, fake, cond);
+        const [realLogits, fakeLogits, realClassLoss] = [
+          judged.real,
+          judged.fake,
+          judged.classLoss,
+        ];
         probs = tf.keep(
           tf.stack([
             tf.mean(tf.sigmoid(realLogits)),
