@@ -718,12 +718,50 @@ INLINE const float *cf_pixel(ConvWindow g, int ky, int kx, int j) {
                                                       : g.zeros;
 }
 
-// np ≤ 4 consecutive pixels of one output row by 4·nv ≤ 8 output channels.
-INLINE void cf_tile(ConvWindow g, const float *w, float *y, int np, int nv) {
-  v128_t acc[4][2];
+// The register tile both direct convs accumulate in: np ≤ 4 pixels × nv ≤ 2 vectors of 4 channels.
+// Inlined with constant np and nv, `acc` lives in registers (the module has no stack).
+INLINE void tile_zero(v128_t acc[4][2], int np, int nv) {
   for (int j = 0; j < np; j++) {
     for (int u = 0; u < nv; u++) acc[j][u] = wasm_f32x4_splat(0.0f);
   }
+}
+
+// acc[j] += p_j[i] · w[0 … 4·nv): one input channel's step for every pixel of the tile.
+INLINE void tile_madd(v128_t acc[4][2], const float *p0, const float *p1, const float *p2,
+                      const float *p3, int i, const float *w, int np, int nv) {
+  v128_t v0 = wasm_v128_load(w);
+  v128_t v1 = nv > 1 ? wasm_v128_load(w + 4) : v0;
+  v128_t s0 = wasm_f32x4_splat(p0[i]);
+  acc[0][0] = wasm_f32x4_add(acc[0][0], wasm_f32x4_mul(s0, v0));
+  if (nv > 1) acc[0][1] = wasm_f32x4_add(acc[0][1], wasm_f32x4_mul(s0, v1));
+  if (np > 1) {
+    v128_t s1 = wasm_f32x4_splat(p1[i]);
+    acc[1][0] = wasm_f32x4_add(acc[1][0], wasm_f32x4_mul(s1, v0));
+    if (nv > 1) acc[1][1] = wasm_f32x4_add(acc[1][1], wasm_f32x4_mul(s1, v1));
+  }
+  if (np > 2) {
+    v128_t s2 = wasm_f32x4_splat(p2[i]);
+    acc[2][0] = wasm_f32x4_add(acc[2][0], wasm_f32x4_mul(s2, v0));
+    if (nv > 1) acc[2][1] = wasm_f32x4_add(acc[2][1], wasm_f32x4_mul(s2, v1));
+  }
+  if (np > 3) {
+    v128_t s3 = wasm_f32x4_splat(p3[i]);
+    acc[3][0] = wasm_f32x4_add(acc[3][0], wasm_f32x4_mul(s3, v0));
+    if (nv > 1) acc[3][1] = wasm_f32x4_add(acc[3][1], wasm_f32x4_mul(s3, v1));
+  }
+}
+
+// Pixel j's channels go to y + j·ystep.
+INLINE void tile_store(v128_t acc[4][2], float *y, long ystep, int np, int nv) {
+  for (int j = 0; j < np; j++) {
+    for (int u = 0; u < nv; u++) wasm_v128_store(y + j * ystep + 4 * u, acc[j][u]);
+  }
+}
+
+// np ≤ 4 consecutive pixels of one output row by 4·nv ≤ 8 output channels.
+INLINE void cf_tile(ConvWindow g, const float *w, float *y, int np, int nv) {
+  v128_t acc[4][2];
+  tile_zero(acc, np, nv);
   for (int ky = 0; ky < g.kh; ky++) {
     for (int kx = 0; kx < g.kw; kx++) {
       const float *p0 = cf_pixel(g, ky, kx, 0);
@@ -731,33 +769,10 @@ INLINE void cf_tile(ConvWindow g, const float *w, float *y, int np, int nv) {
       const float *p2 = np > 2 ? cf_pixel(g, ky, kx, 2) : p0;
       const float *p3 = np > 3 ? cf_pixel(g, ky, kx, 3) : p0;
       const float *wr = w + (long)(ky * g.kw + kx) * g.c * g.co;
-      for (int i = 0; i < g.c; i++, wr += g.co) {
-        v128_t v0 = wasm_v128_load(wr);
-        v128_t v1 = nv > 1 ? wasm_v128_load(wr + 4) : v0;
-        v128_t s0 = wasm_f32x4_splat(p0[i]);
-        acc[0][0] = wasm_f32x4_add(acc[0][0], wasm_f32x4_mul(s0, v0));
-        if (nv > 1) acc[0][1] = wasm_f32x4_add(acc[0][1], wasm_f32x4_mul(s0, v1));
-        if (np > 1) {
-          v128_t s1 = wasm_f32x4_splat(p1[i]);
-          acc[1][0] = wasm_f32x4_add(acc[1][0], wasm_f32x4_mul(s1, v0));
-          if (nv > 1) acc[1][1] = wasm_f32x4_add(acc[1][1], wasm_f32x4_mul(s1, v1));
-        }
-        if (np > 2) {
-          v128_t s2 = wasm_f32x4_splat(p2[i]);
-          acc[2][0] = wasm_f32x4_add(acc[2][0], wasm_f32x4_mul(s2, v0));
-          if (nv > 1) acc[2][1] = wasm_f32x4_add(acc[2][1], wasm_f32x4_mul(s2, v1));
-        }
-        if (np > 3) {
-          v128_t s3 = wasm_f32x4_splat(p3[i]);
-          acc[3][0] = wasm_f32x4_add(acc[3][0], wasm_f32x4_mul(s3, v0));
-          if (nv > 1) acc[3][1] = wasm_f32x4_add(acc[3][1], wasm_f32x4_mul(s3, v1));
-        }
-      }
+      for (int i = 0; i < g.c; i++, wr += g.co) tile_madd(acc, p0, p1, p2, p3, i, wr, np, nv);
     }
   }
-  for (int j = 0; j < np; j++) {
-    for (int u = 0; u < nv; u++) wasm_v128_store(y + (long)j * g.co + 4 * u, acc[j][u]);
-  }
+  tile_store(acc, y, g.co, np, nv);
 }
 
 // The output channels left over after the 4-wide blocks, in scalars (same order of summation).
@@ -837,9 +852,7 @@ INLINE const float *ig_pixel(GradWindow g, const float *dyrow, int ox) {
 
 INLINE void ig_tile(GradWindow g, int o, float *y, long ystep, int np, int nv) {
   v128_t acc[4][2];
-  for (int j = 0; j < np; j++) {
-    for (int u = 0; u < nv; u++) acc[j][u] = wasm_f32x4_splat(0.0f);
-  }
+  tile_zero(acc, np, nv);
   for (int ky = g.ky0, oy = g.oyTop; ky < g.kh && oy >= 0; ky += g.sh, oy--) {
     if (oy >= g.oh) continue;
     const float *dyrow = g.dyb + (long)oy * g.ow * g.co;
@@ -849,33 +862,10 @@ INLINE void ig_tile(GradWindow g, int o, float *y, long ystep, int np, int nv) {
       const float *p2 = np > 2 ? ig_pixel(g, dyrow, ox + 2) : p0;
       const float *p3 = np > 3 ? ig_pixel(g, dyrow, ox + 3) : p0;
       const float *wr = g.wt + (long)(ky * g.kw + kx) * g.co * g.c + o;
-      for (int i = 0; i < g.co; i++, wr += g.c) {
-        v128_t v0 = wasm_v128_load(wr);
-        v128_t v1 = nv > 1 ? wasm_v128_load(wr + 4) : v0;
-        v128_t s0 = wasm_f32x4_splat(p0[i]);
-        acc[0][0] = wasm_f32x4_add(acc[0][0], wasm_f32x4_mul(s0, v0));
-        if (nv > 1) acc[0][1] = wasm_f32x4_add(acc[0][1], wasm_f32x4_mul(s0, v1));
-        if (np > 1) {
-          v128_t s1 = wasm_f32x4_splat(p1[i]);
-          acc[1][0] = wasm_f32x4_add(acc[1][0], wasm_f32x4_mul(s1, v0));
-          if (nv > 1) acc[1][1] = wasm_f32x4_add(acc[1][1], wasm_f32x4_mul(s1, v1));
-        }
-        if (np > 2) {
-          v128_t s2 = wasm_f32x4_splat(p2[i]);
-          acc[2][0] = wasm_f32x4_add(acc[2][0], wasm_f32x4_mul(s2, v0));
-          if (nv > 1) acc[2][1] = wasm_f32x4_add(acc[2][1], wasm_f32x4_mul(s2, v1));
-        }
-        if (np > 3) {
-          v128_t s3 = wasm_f32x4_splat(p3[i]);
-          acc[3][0] = wasm_f32x4_add(acc[3][0], wasm_f32x4_mul(s3, v0));
-          if (nv > 1) acc[3][1] = wasm_f32x4_add(acc[3][1], wasm_f32x4_mul(s3, v1));
-        }
-      }
+      for (int i = 0; i < g.co; i++, wr += g.c) tile_madd(acc, p0, p1, p2, p3, i, wr, np, nv);
     }
   }
-  for (int j = 0; j < np; j++) {
-    for (int u = 0; u < nv; u++) wasm_v128_store(y + j * ystep + 4 * u, acc[j][u]);
-  }
+  tile_store(acc, y, ystep, np, nv);
 }
 
 // The dx channels left over after the 4-wide blocks, in scalars (same order of summation).

@@ -1,6 +1,8 @@
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { setParallelMinElements } from '../../src/core/backend/wasmNativeKernels';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { initBackend } from '../../src/core/backend/backendChain';
+import { NativeKernels, setParallelMinElements } from '../../src/core/backend/wasmNativeKernels';
 
 /**
  * Higham's γ_n = n·u / (1 − n·u) for float32 (u = 2⁻²⁴): the relative error bound of a sum of n
@@ -76,4 +78,36 @@ export async function onCpuBackend(
   } finally {
     await tf.setBackend('wasm');
   }
+}
+
+/**
+ * Mocha hooks for a suite of wasm kernel tests: before it, the wasm backend initialised and
+ * active and `setup` run (registering the kernels under test); after it, `teardown` and the
+ * backend that was active before.
+ */
+export function onWasmBackend(
+  setup: () => void = () => undefined,
+  teardown = (): void => undefined,
+): void {
+  let found: string | undefined;
+  before(async function () {
+    found = tf.getBackend();
+    await initBackend('wasm');
+    await tf.setBackend('wasm');
+    setup();
+  });
+  after(async function () {
+    teardown();
+    if (found !== undefined) await tf.setBackend(found);
+  });
+}
+
+/**
+ * The split checks compare one part with one per thread: vacuous with a single thread
+ * (ICGAN_WASM_THREADS=1, or a 1-core machine), which this reports as a skipped test.
+ */
+export function itHasThreadsToSplitOver(): void {
+  it('has two or more threads to split each call over', function () {
+    if (NativeKernels.for(tf.backend() as BackendWasm).threads < 2) this.skip();
+  });
 }

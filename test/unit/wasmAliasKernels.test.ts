@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../src/core/backend/backendChain';
+import { onWasmBackend } from '../support/kernelChecks';
 import {
   registerWasmAliasKernels,
   unregisterWasmAliasKernels,
@@ -14,17 +14,10 @@ function buffers(): number {
 }
 
 describe('wasm Identity and Cast as aliases', function () {
-  let found: string | undefined;
-  before(async function () {
-    found = tf.getBackend();
-    await initBackend('wasm');
-    await tf.setBackend('wasm');
-    registerWasmAliasKernels();
-  });
-  after(async function () {
-    registerWasmAliasKernels();
-    if (found !== undefined) await tf.setBackend(found);
-  });
+  onWasmBackend(
+    () => registerWasmAliasKernels(),
+    () => registerWasmAliasKernels(),
+  );
 
   it('clone and float32 → float32 cast add no buffer; the stock kernels add one each', function () {
     const x = tf.tensor2d([1.5, -2, 3.25, 4], [2, 2]);

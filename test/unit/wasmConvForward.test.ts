@@ -1,12 +1,16 @@
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { initBackend } from '../../src/core/backend/backendChain';
 import { registerWasmConvKernels } from '../../src/core/backend/wasmConvKernels';
-import { NativeKernels } from '../../src/core/backend/wasmNativeKernels';
 import { fixedTensor as fixed, liveTensors } from '../support/fixedTensor';
 import { CONV_CASES, geometryOf, type ConvCase } from '../support/convCases';
-import { assertWithin, bothThreadings, gamma, onCpuBackend } from '../support/kernelChecks';
+import {
+  assertWithin,
+  bothThreadings,
+  gamma,
+  itHasThreadsToSplitOver,
+  onCpuBackend,
+  onWasmBackend,
+} from '../support/kernelChecks';
 
 // Our Conv2D (native/icganKernels.c conv2d_forward) over odd shapes, strides, paddings, batch
 // sizes, channel counts off the kernel's 4-pixel × 8-channel register tile (both tails), against
@@ -100,21 +104,9 @@ function withXnnpack<T>(f: () => T): T {
 
 describe('wasm Conv2D (native/icganKernels.c conv2d_forward)', function () {
   this.timeout(300_000);
-  let found: string | undefined;
-  before(async function () {
-    found = tf.getBackend();
-    await initBackend('wasm');
-    await tf.setBackend('wasm');
-    registerWasmConvKernels({ nativeForward: true });
-  });
-  after(async function () {
-    if (found !== undefined) await tf.setBackend(found);
-  });
+  onWasmBackend(() => registerWasmConvKernels({ nativeForward: true }));
 
-  // The split checks compare 1 part with one per thread: vacuous with a single thread.
-  it('has two or more threads to split each call over', function () {
-    if (NativeKernels.for(tf.backend() as BackendWasm).threads < 2) this.skip();
-  });
+  itHasThreadsToSplitOver();
 
   CASES.forEach((c, i) => {
     it(`${c.name}: x [${c.x}], filter [${c.filter}]`, async function () {

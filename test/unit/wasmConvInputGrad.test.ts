@@ -1,12 +1,18 @@
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { initBackend } from '../../src/core/backend/backendChain';
 import { registerWasmConvKernels } from '../../src/core/backend/wasmConvKernels';
 import { NativeKernels, type NativeKernelName } from '../../src/core/backend/wasmNativeKernels';
 import { fixedTensor as fixed, liveTensors } from '../support/fixedTensor';
 import { geometryOf, type ConvCase } from '../support/convCases';
-import { assertWithin, bothThreadings, gamma, onCpuBackend } from '../support/kernelChecks';
+import {
+  assertWithin,
+  bothThreadings,
+  gamma,
+  itHasThreadsToSplitOver,
+  onCpuBackend,
+  onWasmBackend,
+} from '../support/kernelChecks';
 
 // Our Conv2DBackpropInput (native/icganKernels.c conv2d_input_grad: the transposed conv of a
 // generator's upsampling layers and a critic's backward pass) over odd shapes, strides 1–3,
@@ -164,20 +170,9 @@ function nativeCalls(f: () => tf.Tensor): { result: tf.Tensor; kernels: NativeKe
 
 describe('wasm Conv2DBackpropInput (native/icganKernels.c conv2d_input_grad)', function () {
   this.timeout(300_000);
-  let found: string | undefined;
-  before(async function () {
-    found = tf.getBackend();
-    await initBackend('wasm');
-    await tf.setBackend('wasm');
-    registerWasmConvKernels({ nativeInputGrad: true });
-  });
-  after(async function () {
-    if (found !== undefined) await tf.setBackend(found);
-  });
+  onWasmBackend(() => registerWasmConvKernels({ nativeInputGrad: true }));
 
-  it('has two or more threads to split each call over', function () {
-    if (NativeKernels.for(tf.backend() as BackendWasm).threads < 2) this.skip();
-  });
+  itHasThreadsToSplitOver();
 
   CASES.forEach((c, i) => {
     it(`${c.name}: dx [${c.x}], filter [${c.filter}]`, async function () {

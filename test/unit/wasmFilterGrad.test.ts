@@ -1,17 +1,21 @@
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { initBackend } from '../../src/core/backend/backendChain';
 import type { Shape4 } from '../../src/core/backend/convGeometry';
 import {
   registerCpuConvKernels,
   unregisterCpuConvKernels,
 } from '../../src/core/backend/cpuConvKernels';
 import { registerWasmConvKernels } from '../../src/core/backend/wasmConvKernels';
-import { NativeKernels } from '../../src/core/backend/wasmNativeKernels';
 import { fixedTensor as fixed, liveTensors } from '../support/fixedTensor';
 import { CONV_CASES, geometryOf, type ConvCase } from '../support/convCases';
-import { assertWithin, bothThreadings, gamma, onCpuBackend } from '../support/kernelChecks';
+import {
+  assertWithin,
+  bothThreadings,
+  gamma,
+  itHasThreadsToSplitOver,
+  onCpuBackend,
+  onWasmBackend,
+} from '../support/kernelChecks';
 
 // Our Conv2DBackpropFilter (native/icganKernels.c conv_filter_grad) over odd shapes, strides,
 // paddings, batch sizes and channel counts off the kernel's 4 × 8 register tile, against tfjs's
@@ -134,22 +138,9 @@ function onCpu(x: tf.Tensor, dy: tf.Tensor, c: Case): Promise<Float32Array> {
 
 describe('wasm Conv2DBackpropFilter (native/icganKernels.c conv_filter_grad)', function () {
   this.timeout(300_000);
-  let found: string | undefined;
-  before(async function () {
-    found = tf.getBackend();
-    await initBackend('wasm');
-    await tf.setBackend('wasm');
-    registerWasmConvKernels({ nativeFilterGrad: true });
-  });
-  after(async function () {
-    if (found !== undefined) await tf.setBackend(found);
-  });
+  onWasmBackend(() => registerWasmConvKernels({ nativeFilterGrad: true }));
 
-  // The split checks below compare 1 part with one per thread: vacuous with a single thread
-  // (ICGAN_WASM_THREADS=1, or a 1-core machine), which this reports as a skipped test.
-  it('has two or more threads to split each call over', function () {
-    if (NativeKernels.for(tf.backend() as BackendWasm).threads < 2) this.skip();
-  });
+  itHasThreadsToSplitOver();
 
   CASES.forEach((c, i) => {
     it(`${c.name}: x [${c.x}], filter [${c.filter}]`, async function () {

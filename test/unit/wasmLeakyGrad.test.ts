@@ -1,13 +1,10 @@
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { initBackend } from '../../src/core/backend/backendChain';
 import { createShapesDataset } from '../../src/core/data/shapesDataset';
 import {
   registerWasmLeakyGradKernel,
   unregisterWasmLeakyGradKernel,
 } from '../../src/core/backend/wasmLeakyGradKernel';
-import { NativeKernels } from '../../src/core/backend/wasmNativeKernels';
 import {
   LEAKY_RELU_GRAD,
   registerLeakyReluGradient,
@@ -17,7 +14,7 @@ import { TrainingSession } from '../../src/core/train/trainingSession';
 import { fixedTensor, liveTensors } from '../support/fixedTensor';
 import { makeTempDir } from './support/tempDir';
 import { tinyConfig } from './support/tinyConfig';
-import { threaded } from '../support/kernelChecks';
+import { itHasThreadsToSplitOver, onWasmBackend, threaded } from '../support/kernelChecks';
 
 // The fused LeakyRelu gradient (src/core/train/leakyReluGrad.ts, native/icganKernels.c
 // leaky_relu_grad) against tfjs's own gradient, where(greater(x, 0), dy, mul(dy, alpha)): the
@@ -81,16 +78,7 @@ function withStock<T>(f: () => T): T {
 
 describe('wasm fused LeakyRelu gradient (leakyReluGrad.ts, leaky_relu_grad)', function () {
   this.timeout(300_000);
-  let found: string | undefined;
-  before(async function () {
-    found = tf.getBackend();
-    await initBackend('wasm');
-    await tf.setBackend('wasm');
-    registerWasmLeakyGradKernel();
-  });
-  after(async function () {
-    if (found !== undefined) await tf.setBackend(found);
-  });
+  onWasmBackend(() => registerWasmLeakyGradKernel());
 
   it('is registered for wasm only, and the stock gradient is overridden once', function () {
     assert.ok(tf.getKernel(LEAKY_RELU_GRAD, 'wasm'));
@@ -100,10 +88,7 @@ describe('wasm fused LeakyRelu gradient (leakyReluGrad.ts, leaky_relu_grad)', fu
     assert.equal(tf.getGradient(tf.LeakyRelu), g, 'registering twice changes nothing');
   });
 
-  // The split checks compare 1 part with one per thread: vacuous with a single thread.
-  it('has two or more threads to split each call over', function () {
-    if (NativeKernels.for(tf.backend() as BackendWasm).threads < 2) this.skip();
-  });
+  itHasThreadsToSplitOver();
 
   for (const size of SIZES) {
     for (const alpha of ALPHAS) {

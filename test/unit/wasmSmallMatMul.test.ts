@@ -1,6 +1,5 @@
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../src/core/backend/backendChain';
 import {
   planNative,
   registerWasmMatMulKernel,
@@ -8,7 +7,7 @@ import {
   unregisterWasmMatMulKernel,
 } from '../../src/core/backend/wasmMatMulKernel';
 import { fixedTensor as fixed, liveTensors } from '../support/fixedTensor';
-import { assertWithin, bothThreadings, gamma } from '../support/kernelChecks';
+import { assertWithin, bothThreadings, gamma, onWasmBackend } from '../support/kernelChecks';
 
 // Our BatchMatMul kernel (native/icganKernels.c `matmul`) on every layout it takes: odd sizes,
 // m, n or k of 1, all four transpose combinations, batched and broadcast batches. Each product
@@ -113,19 +112,12 @@ function check(aShape: number[], bShape: number[], ta: boolean, tb: boolean, see
 
 describe('wasm small-product BatchMatMul (native/icganKernels.c matmul)', function () {
   this.timeout(300_000);
-  let found: string | undefined;
-  let limit: number;
-  before(async function () {
-    found = tf.getBackend();
-    await initBackend('wasm');
-    await tf.setBackend('wasm');
+  let limit = 0;
+  onWasmBackend(
     // Every product here on our kernel, whatever its size.
-    limit = setNativeMatMulMaxWork(Infinity);
-  });
-  after(async function () {
-    setNativeMatMulMaxWork(limit);
-    if (found !== undefined) await tf.setBackend(found);
-  });
+    () => (limit = setNativeMatMulMaxWork(Infinity)),
+    () => setNativeMatMulMaxWork(limit),
+  );
 
   for (const [m, n, k] of SIZES) {
     for (const [ta, tb] of [

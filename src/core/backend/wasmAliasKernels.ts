@@ -8,30 +8,23 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { KernelSwap } from './kernelSwap';
 
 type Info = tf.TensorInfo;
 type KernelParams = Parameters<tf.KernelFunc>[0];
 
 const BACKEND = 'wasm';
 
-const stock = new Map<string, tf.KernelConfig>();
-
 function alias(backend: BackendWasm, x: Info): Info {
   backend.incRef(x.dataId);
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-}
-
-function stockKernel(name: string, params: KernelParams): Info {
-  const kernel = stock.get(name);
-  if (kernel === undefined) throw new Error(`${name} (wasm): the stock kernel is missing`);
-  return kernel.kernelFunc(params) as Info;
 }
 
 function identity(params: KernelParams): Info {
   const x = params.inputs['x'];
   if (x === undefined) throw new Error("Identity (wasm): missing input 'x'");
   // Strings live outside the heap; the stock kernel copies them.
-  if (x.dtype === 'string') return stockKernel(tf.Identity, params);
+  if (x.dtype === 'string') return swap.runStock(tf.Identity, params);
   return alias(params.backend as BackendWasm, x);
 }
 
@@ -39,33 +32,21 @@ function cast(params: KernelParams): Info {
   const x = params.inputs['x'];
   if (x === undefined) throw new Error("Cast (wasm): missing input 'x'");
   const { dtype } = params.attrs as unknown as tf.CastAttrs;
-  if (dtype !== x.dtype || x.dtype === 'string') return stockKernel(tf.Cast, params);
+  if (dtype !== x.dtype || x.dtype === 'string') return swap.runStock(tf.Cast, params);
   return alias(params.backend as BackendWasm, x);
 }
 
-const CONFIGS: tf.KernelConfig[] = [
-  { kernelName: tf.Identity, backendName: BACKEND, kernelFunc: identity as tf.KernelFunc },
-  { kernelName: tf.Cast, backendName: BACKEND, kernelFunc: cast as tf.KernelFunc },
-];
+const swap = new KernelSwap(BACKEND, [
+  [tf.Identity, identity],
+  [tf.Cast, cast],
+]);
 
 /** Registers the aliasing Identity and Cast for 'wasm'. Safe to call repeatedly. */
 export function registerWasmAliasKernels(): void {
-  for (const c of CONFIGS) {
-    const current = tf.getKernel(c.kernelName, BACKEND);
-    if (current === undefined || current.kernelFunc === c.kernelFunc) continue;
-    stock.set(c.kernelName, current);
-    tf.unregisterKernel(c.kernelName, BACKEND);
-    tf.registerKernel(c);
-  }
+  swap.install();
 }
 
 /** Puts the stock (copying) kernels back, for comparisons. */
 export function unregisterWasmAliasKernels(): void {
-  for (const c of CONFIGS) {
-    const current = tf.getKernel(c.kernelName, BACKEND);
-    const original = stock.get(c.kernelName);
-    if (current?.kernelFunc !== c.kernelFunc || original === undefined) continue;
-    tf.unregisterKernel(c.kernelName, BACKEND);
-    tf.registerKernel(original);
-  }
+  swap.restore();
 }

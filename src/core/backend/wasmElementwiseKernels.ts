@@ -14,10 +14,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { KernelSwap } from './kernelSwap';
 import { heapOffset, NativeKernels } from './wasmNativeKernels';
 
 type Info = tf.TensorInfo;
 type KernelParams = Parameters<tf.KernelFunc>[0];
+type Replacement = [string, (params: KernelParams) => Info];
 
 const BACKEND = 'wasm';
 
@@ -73,9 +75,7 @@ export function planBinary(aShape: number[], bShape: number[]): BinaryPlan | nul
   };
 }
 
-const stock = new Map<string, tf.KernelConfig>();
-
-function binaryKernel(name: keyof typeof BINARY_OPS): tf.KernelConfig {
+function binaryKernel(name: keyof typeof BINARY_OPS): Replacement {
   const op = BINARY_OPS[name];
   const kernelFunc = (params: KernelParams): Info => {
     const { a, b } = params.inputs as { a?: Info; b?: Info };
@@ -83,7 +83,7 @@ function binaryKernel(name: keyof typeof BINARY_OPS): tf.KernelConfig {
       a !== undefined && b !== undefined && a.dtype === 'float32' && b.dtype === 'float32'
         ? planBinary(a.shape, b.shape)
         : null;
-    if (a === undefined || b === undefined || plan === null) return stockKernel(name, params);
+    if (a === undefined || b === undefined || plan === null) return swap.runStock(name, params);
     const backend = params.backend as BackendWasm;
     const native = NativeKernels.for(backend);
     const out = backend.makeOutput(
@@ -104,14 +104,14 @@ function binaryKernel(name: keyof typeof BINARY_OPS): tf.KernelConfig {
     }
     return out;
   };
-  return config(name, kernelFunc);
+  return [name, kernelFunc];
 }
 
-function unaryKernel(name: keyof typeof UNARY_OPS): tf.KernelConfig {
+function unaryKernel(name: keyof typeof UNARY_OPS): Replacement {
   const op = UNARY_OPS[name];
   const kernelFunc = (params: KernelParams): Info => {
     const x = params.inputs['x'];
-    if (x === undefined || x.dtype !== 'float32') return stockKernel(name, params);
+    if (x === undefined || x.dtype !== 'float32') return swap.runStock(name, params);
     const backend = params.backend as BackendWasm;
     const alpha = name === tf.LeakyRelu ? (params.attrs as unknown as tf.LeakyReluAttrs).alpha : 0;
     const out = backend.makeOutput(x.shape, 'float32');
@@ -123,7 +123,7 @@ function unaryKernel(name: keyof typeof UNARY_OPS): tf.KernelConfig {
     );
     return out;
   };
-  return config(name, kernelFunc);
+  return [name, kernelFunc];
 }
 
 /** Rows summed sequentially per block before the pairwise tree (native/icganKernels.c). */
@@ -131,19 +131,19 @@ export function reductionBlock(cols: number): number {
   return cols >= 4 ? 128 : 1024;
 }
 
-function reductionKernel(name: typeof tf.Sum | typeof tf.Mean): tf.KernelConfig {
+function reductionKernel(name: typeof tf.Sum | typeof tf.Mean): Replacement {
   const kernelFunc = (params: KernelParams): Info => {
     const x = params.inputs['x'];
     const { axis, keepDims } = params.attrs as unknown as tf.SumAttrs;
     if (x === undefined || x.dtype !== 'float32' || x.shape.length === 0) {
-      return stockKernel(name, params);
+      return swap.runStock(name, params);
     }
     const axes = tf.util.parseAxisParam(axis, x.shape).sort((p, q) => p - q);
     // Only the leading axes: x is then [rows, cols] with the sum taken down each column.
-    if (axes.length === 0 || axes.some((a, i) => a !== i)) return stockKernel(name, params);
+    if (axes.length === 0 || axes.some((a, i) => a !== i)) return swap.runStock(name, params);
     const rows = tf.util.sizeFromShape(x.shape.slice(0, axes.length));
     const cols = tf.util.sizeFromShape(x.shape.slice(axes.length));
-    if (rows === 0 || cols === 0) return stockKernel(name, params);
+    if (rows === 0 || cols === 0) return swap.runStock(name, params);
     const backend = params.backend as BackendWasm;
     const outShape = keepDims
       ? x.shape.map((d, i) => (i < axes.length ? 1 : d))
@@ -165,26 +165,10 @@ function reductionKernel(name: typeof tf.Sum | typeof tf.Mean): tf.KernelConfig 
     }
     return out;
   };
-  return config(name, kernelFunc);
+  return [name, kernelFunc];
 }
 
-function stockKernel(name: string, params: KernelParams): Info {
-  const kernel = stock.get(name);
-  if (kernel === undefined) throw new Error(`${name} (wasm): the stock kernel is missing`);
-  return kernel.kernelFunc(params) as Info;
-}
-
-function config(name: string, kernelFunc: (params: KernelParams) => Info): tf.KernelConfig {
-  return {
-    kernelName: name,
-    backendName: BACKEND,
-    kernelFunc: kernelFunc as tf.KernelFunc,
-    // The stock kernel binds its C++ function in its setup; the engine only sets up registered ones.
-    setupFunc: (backend) => stock.get(name)?.setupFunc?.(backend),
-  };
-}
-
-const CONFIGS: tf.KernelConfig[] = [
+const swap = new KernelSwap(BACKEND, [
   binaryKernel(tf.Add),
   binaryKernel(tf.Sub),
   binaryKernel(tf.Multiply),
@@ -195,29 +179,17 @@ const CONFIGS: tf.KernelConfig[] = [
   unaryKernel(tf.Neg),
   reductionKernel(tf.Sum),
   reductionKernel(tf.Mean),
-];
+]);
 
 /** The kernel names this module replaces. */
-export const ELEMENTWISE_KERNELS = CONFIGS.map((c) => c.kernelName);
+export const ELEMENTWISE_KERNELS = swap.configs.map((c) => c.kernelName);
 
 /** Registers our kernels for 'wasm' in place of the stock ones. Safe to call repeatedly. */
 export function registerWasmElementwiseKernels(): void {
-  for (const c of CONFIGS) {
-    const current = tf.getKernel(c.kernelName, BACKEND);
-    if (current === undefined || current.kernelFunc === c.kernelFunc) continue;
-    stock.set(c.kernelName, current);
-    tf.unregisterKernel(c.kernelName, BACKEND);
-    tf.registerKernel(c);
-  }
+  swap.install();
 }
 
 /** Puts the stock kernels back (for comparisons). */
 export function unregisterWasmElementwiseKernels(): void {
-  for (const c of CONFIGS) {
-    const current = tf.getKernel(c.kernelName, BACKEND);
-    const original = stock.get(c.kernelName);
-    if (current?.kernelFunc !== c.kernelFunc || original === undefined) continue;
-    tf.unregisterKernel(c.kernelName, BACKEND);
-    tf.registerKernel(original);
-  }
+  swap.restore();
 }
