@@ -49,6 +49,22 @@ const PARALLEL_MIN_ELEMENTS = 1 << 14;
 let parallelMinElements = PARALLEL_MIN_ELEMENTS;
 
 /**
+ * Parts per thread of a threaded call, claimed dynamically by whichever thread is free: the
+ * calling thread runs its first part at once while a worker is still waking (tens of µs on a
+ * busy or virtual machine), so with one part per thread it then waited for the late worker's
+ * whole half.
+ */
+const PARTS_PER_THREAD = 4;
+let partsPerThread = PARTS_PER_THREAD;
+
+/** Sets the parts per thread of a threaded call (comparisons); returns the previous value. */
+export function setPartsPerThread(parts: number): number {
+  const previous = partsPerThread;
+  partsPerThread = parts;
+  return previous;
+}
+
+/**
  * Sets the size from which kernels use every thread (0: always, Infinity: never; tests compare
  * the two); returns the previous value. Default {@link PARALLEL_MIN_ELEMENTS}.
  */
@@ -146,7 +162,7 @@ export class NativeKernels {
   run(kernel: NativeKernelName, args: readonly number[], elements: number): void {
     const index = NATIVE_KERNELS.indexOf(kernel);
     const fn = this.fns[index] as KernelFn;
-    const parts = elements >= parallelMinElements ? this.threads : 1;
+    const parts = elements >= parallelMinElements ? this.threads * partsPerThread : 1;
     if (parts === 1) {
       fn(...args, 0, 1);
       return;
