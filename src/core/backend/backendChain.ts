@@ -115,10 +115,14 @@ async function loadBackend(name: BackendName, attempts: BackendAttempt[]): Promi
       setWasmPaths(findWasmPathPrefix());
       // ICGAN_WASM_NATIVE=0 keeps tfjs-wasm's own element-wise kernels, its copying Identity and
       // Cast, the composite Adam and EMA updates and the stock LeakyRelu gradient, sends every
-      // matrix product to the stock kernel and the conv filter gradient and forward conv to
-      // XNNPACK (before/after comparisons).
+      // matrix product to the stock kernel, the conv filter gradient and forward conv to XNNPACK
+      // and the conv input gradient to XNNPACK's GEMM or conv (before/after comparisons).
       const native = process.env['ICGAN_WASM_NATIVE'] !== '0';
-      registerWasmConvKernels({ nativeFilterGrad: native, nativeForward: native });
+      registerWasmConvKernels({
+        nativeFilterGrad: native,
+        nativeForward: native,
+        nativeInputGrad: native,
+      });
       registerWasmMatMulKernel({ native });
       registerWasmTileKernel();
       if (native) {

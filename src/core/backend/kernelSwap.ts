@@ -6,7 +6,9 @@ type KernelParams = Parameters<tf.KernelFunc>[0];
  * Kernels of ours in place of a backend's stock ones, reversibly. The kernel each replacement
  * displaced is kept: the replacement hands it the cases it does not handle, its setup still
  * runs (a stock wasm kernel binds its C++ function there, and the engine only sets up
- * registered kernels), and `restore` puts it back for before/after comparisons.
+ * registered kernels), and `restore` puts it back for before/after comparisons. Only the first
+ * kernel displaced counts as the stock one: a later one (a bench's timing wrapper around ours)
+ * would call back into ours as the fallback.
  */
 export class KernelSwap {
   private readonly stock = new Map<string, tf.KernelConfig>();
@@ -32,7 +34,7 @@ export class KernelSwap {
     for (const c of this.configs) {
       const current = tf.getKernel(c.kernelName, this.backendName);
       if (current === undefined || current.kernelFunc === c.kernelFunc) continue;
-      this.stock.set(c.kernelName, current);
+      if (!this.stock.has(c.kernelName)) this.stock.set(c.kernelName, current);
       tf.unregisterKernel(c.kernelName, this.backendName);
       tf.registerKernel(c);
     }

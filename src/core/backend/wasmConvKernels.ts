@@ -140,10 +140,9 @@ const DIRECT_MIN_CHANNELS = 8;
 function backpropInputDirect(backend: BackendWasm, dy: Info, filter: Info, g: ConvGeometry): Info {
   return withIntermediates(backend, (temp) => {
     const wt = temp(transpose(backend, filter, [0, 1, 3, 2]));
-    // What a tap outside dy reads: one pixel's channels of zeros.
-    const zeros = temp(backend.makeOutput([g.outC], 'float32'));
+    // What a tap outside dy reads.
+    const zeros = temp(zeroPixel(backend, g.outC));
     const dx = temp(backend.makeOutput([g.batch, g.inH, g.inW, g.inC], 'float32'));
-    heapF32(backend, zeros).fill(0);
     NativeKernels.for(backend).run(
       'conv2d_input_grad',
       [
@@ -165,7 +164,7 @@ function reshape(backend: BackendWasm, x: Info, shape: number[]): Info {
 
 // ---- Conv2D ------------------------------------------------------------------------------------
 
-/** The geometry arguments of conv2d_forward and conv_filter_grad, in their C order. */
+/** The geometry arguments of conv2d_forward, conv2d_input_grad and conv_filter_grad, in C order. */
 function convArgs(g: ConvGeometry): number[] {
   return [
     g.batch,
@@ -193,6 +192,16 @@ function poolWork(g: ConvGeometry): number {
   return (g.batch * g.outH * g.outW * g.kH * g.kW * g.inC * g.outC) / 64;
 }
 
+/**
+ * One pixel's `channels` of zeros: what the direct conv kernels read for a tap outside their
+ * input (the module owns no memory, so the caller provides it).
+ */
+function zeroPixel(backend: BackendWasm, channels: number): Info {
+  const zeros = backend.makeOutput([channels], 'float32');
+  heapF32(backend, zeros).fill(0);
+  return zeros;
+}
+
 function isDilated(dilations: tf.Conv2DAttrs['dilations']): boolean {
   if (dilations === undefined) return false;
   return typeof dilations === 'number' ? dilations !== 1 : dilations.some((d) => d !== 1);
@@ -210,10 +219,9 @@ function conv2dForward(params: KernelParams): Info {
   const filter = floatInput(params, 'filter');
   const g = convGradGeometry(shape4(x), shape4(filter), attrs, 'Conv2D (wasm)');
   const y = backend.makeOutput([g.batch, g.outH, g.outW, g.outC], 'float32');
-  // What a tap in the padding reads: one pixel's channels of zeros.
-  const zeros = backend.makeOutput([g.inC], 'float32');
+  // What a tap in the padding reads.
+  const zeros = zeroPixel(backend, g.inC);
   try {
-    heapF32(backend, zeros).fill(0);
     NativeKernels.for(backend).run(
       'conv2d_forward',
       [

@@ -16,15 +16,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { KernelSwap } from './kernelSwap';
 import { heapOffset, NativeKernels } from './wasmNativeKernels';
 
 type Info = tf.TensorInfo;
 type KernelParams = Parameters<tf.KernelFunc>[0];
 
 const BACKEND = 'wasm';
-
-/** The kernel this one replaced: it still does all the multiplying. */
-let stock: tf.KernelConfig | undefined;
 
 /**
  * Batch-1 products of at most this many multiply-adds (m·n·k) run on our kernel, larger ones on
@@ -54,24 +52,17 @@ export function setNativeMatMulMaxWork(work: number): number {
  */
 export function registerWasmMatMulKernel(options: { native?: boolean } = {}): void {
   if (options.native !== undefined) nativeEnabled = options.native;
-  const current = tf.getKernel(tf.BatchMatMul, BACKEND);
-  if (current === undefined || current.kernelFunc === config.kernelFunc) return;
-  stock = current;
-  tf.unregisterKernel(tf.BatchMatMul, BACKEND);
-  tf.registerKernel(config);
+  swap.install();
 }
 
 /** Puts the stock kernel back (for comparisons). */
 export function unregisterWasmMatMulKernel(): void {
-  const current = tf.getKernel(tf.BatchMatMul, BACKEND);
-  if (current?.kernelFunc !== config.kernelFunc || stock === undefined) return;
-  tf.unregisterKernel(tf.BatchMatMul, BACKEND);
-  tf.registerKernel(stock);
+  swap.restore();
 }
 
 function batchMatMul(params: KernelParams): Info {
-  if (stock === undefined) throw new Error('BatchMatMul (wasm): the stock kernel is missing');
-  const stockKernel = stock.kernelFunc;
+  // The kernel this one replaced: it still does all the multiplying XNNPACK is good at.
+  const stockKernel = (p: KernelParams): Info => swap.runStock(tf.BatchMatMul, p);
   const attrs = params.attrs as unknown as tf.BatchMatMulAttrs;
   const { a, b } = params.inputs as { a?: Info; b?: Info };
   const plan = a !== undefined && b !== undefined ? planNative(a, b, attrs) : null;
@@ -102,13 +93,7 @@ function batchMatMul(params: KernelParams): Info {
   }
 }
 
-const config: tf.KernelConfig = {
-  kernelName: tf.BatchMatMul,
-  backendName: BACKEND,
-  kernelFunc: batchMatMul as tf.KernelFunc,
-  // The stock kernel binds its C++ function in its setup; the engine only sets up registered ones.
-  setupFunc: (backend) => stock?.setupFunc?.(backend),
-};
+const swap = new KernelSwap(BACKEND, [[tf.BatchMatMul, batchMatMul]]);
 
 /** A product for native/icganKernels.c's `matmul`: c[batch, m, n] from [·, m, k]·[·, k, n]. */
 export interface NativeMatMulPlan {

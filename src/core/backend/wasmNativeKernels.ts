@@ -55,14 +55,6 @@ let parallelMinElements = PARALLEL_MIN_ELEMENTS;
  * whole half.
  */
 const PARTS_PER_THREAD = 4;
-let partsPerThread = PARTS_PER_THREAD;
-
-/** Sets the parts per thread of a threaded call (comparisons); returns the previous value. */
-export function setPartsPerThread(parts: number): number {
-  const previous = partsPerThread;
-  partsPerThread = parts;
-  return previous;
-}
 
 /**
  * Sets the size from which kernels use every thread (0: always, Infinity: never; tests compare
@@ -162,7 +154,7 @@ export class NativeKernels {
   run(kernel: NativeKernelName, args: readonly number[], elements: number): void {
     const index = NATIVE_KERNELS.indexOf(kernel);
     const fn = this.fns[index] as KernelFn;
-    const parts = elements >= parallelMinElements ? this.threads * partsPerThread : 1;
+    const parts = elements >= parallelMinElements ? this.threads * PARTS_PER_THREAD : 1;
     if (parts === 1) {
       fn(...args, 0, 1);
       return;

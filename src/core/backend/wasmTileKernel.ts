@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { KernelSwap } from './kernelSwap';
 
 type Info = tf.TensorInfo;
 type KernelParams = Parameters<tf.KernelFunc>[0];
@@ -13,23 +14,14 @@ type Heap = Float32Array | Int32Array | Uint8Array;
 
 const BACKEND = 'wasm';
 
-let stock: tf.KernelConfig | undefined;
-
 /** Registers the block-copy Tile for 'wasm'. Safe to call repeatedly. */
 export function registerWasmTileKernel(): void {
-  const current = tf.getKernel(tf.Tile, BACKEND);
-  if (current === undefined || current.kernelFunc === config.kernelFunc) return;
-  stock = current;
-  tf.unregisterKernel(tf.Tile, BACKEND);
-  tf.registerKernel(config);
+  swap.install();
 }
 
 /** Puts the stock kernel back (for comparisons). */
 export function unregisterWasmTileKernel(): void {
-  const current = tf.getKernel(tf.Tile, BACKEND);
-  if (current?.kernelFunc !== config.kernelFunc || stock === undefined) return;
-  tf.unregisterKernel(tf.Tile, BACKEND);
-  tf.registerKernel(stock);
+  swap.restore();
 }
 
 function tile(params: KernelParams): Info {
@@ -41,8 +33,7 @@ function tile(params: KernelParams): Info {
     reps.length !== x.shape.length ||
     x.shape.length === 0
   ) {
-    if (stock === undefined) throw new Error('Tile (wasm): the stock kernel is missing');
-    return stock.kernelFunc(params) as Info;
+    return swap.runStock(tf.Tile, params);
   }
   const backend = params.backend as BackendWasm;
   const outShape = x.shape.map((d, i) => d * (reps[i] as number));
@@ -55,12 +46,7 @@ function tile(params: KernelParams): Info {
   return out;
 }
 
-const config: tf.KernelConfig = {
-  kernelName: tf.Tile,
-  backendName: BACKEND,
-  kernelFunc: tile as tf.KernelFunc,
-  setupFunc: (backend) => stock?.setupFunc?.(backend),
-};
+const swap = new KernelSwap(BACKEND, [[tf.Tile, tile]]);
 
 /** Writes tile(src, reps) into dst; both row-major, dst of shape shape[i]·reps[i]. */
 export function tileInto(

@@ -279,12 +279,11 @@ export class TrainingSession {
       const seen = this.augmenting ? this.augment(real) : real;
       let probs: tf.Tensor1D | undefined;
       const { value, grads } = tf.variableGrads(() => {
-        const judged = this.judge(seen, fake, cond);
-        const [realLogits, fakeLogits, realClassLoss] = [
-          judged.real,
-          judged.fake,
-          judged.classLoss,
-        ];
+        const {
+          real: realLogits,
+          fake: fakeLogits,
+          classLoss: realClassLoss,
+        } = this.judge(seen, fake, cond);
         probs = tf.keep(
           tf.stack([
             tf.mean(tf.sigmoid(realLogits)),
