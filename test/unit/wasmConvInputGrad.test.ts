@@ -4,7 +4,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmConvKernels } from '../../src/core/backend/wasmConvKernels';
 import { NativeKernels, type NativeKernelName } from '../../src/core/backend/wasmNativeKernels';
 import { fixedTensor as fixed, liveTensors } from '../support/fixedTensor';
-import { geometryOf, type ConvCase } from '../support/convCases';
+import { CONV_CASES, geometryOf, type ConvCase } from '../support/convCases';
 import {
   assertWithin,
   bothThreadings,
@@ -15,9 +15,9 @@ import {
 } from '../support/kernelChecks';
 
 // Our Conv2DBackpropInput (native/icganKernels.c conv2d_input_grad: the transposed conv of a
-// generator's upsampling layers and a critic's backward pass) over odd shapes, strides 1–3,
-// paddings, batch sizes and dx channel counts off the kernel's 4-pixel × 8-channel tile (both
-// tails), against a float64 sum, tfjs's cpu backend and the matrix product + col2im it replaced;
+// generator's upsampling layers and a critic's backward pass) over odd shapes — its own and the
+// shared conv cases — strides 1–3, paddings, batch sizes and dx channel counts off the kernel's
+// 4-pixel × 8-channel tile (both tails), against a float64 sum, tfjs's cpu backend and the matrix product + col2im it replaced;
 // every case once on the calling thread and once split over every thread (bit-identical).
 // A dx element sums at most KH·KW·Co products, so the bounds are wasmConvForward.test's.
 
@@ -47,47 +47,22 @@ const CASES: ConvCase[] = [
     pad: 'valid',
   },
   {
-    name: 'strides [1, 2], k2×3',
-    x: [3, 6, 9, 20],
-    filter: [2, 3, 20, 5],
-    strides: [1, 2],
-    pad: 'same',
-  },
-  {
-    name: 'explicit uneven padding',
-    x: [2, 7, 6, 10],
-    filter: [3, 2, 10, 12],
-    strides: [2, 1],
-    pad: [
-      [0, 0],
-      [2, 0],
-      [1, 3],
-      [0, 0],
-    ],
-  },
-  {
-    name: 'pad 2 with ceil rounding',
-    x: [3, 8, 7, 11],
-    filter: [3, 3, 11, 4],
-    strides: 2,
-    pad: 2,
-    dimRoundingMode: 'ceil',
-  },
-  {
     name: 'stride 2 valid, rows without taps',
     x: [2, 9, 9, 8],
     filter: [1, 1, 8, 6],
     strides: 2,
     pad: 'valid',
   },
-  {
-    name: 'kernel as large as the input',
-    x: [3, 5, 5, 16],
-    filter: [5, 5, 16, 3],
-    strides: 1,
-    pad: 'valid',
-  },
   { name: 'wide rows (W 33)', x: [1, 3, 33, 24], filter: [1, 3, 24, 17], strides: 1, pad: 'same' },
+  // The geometries every native conv kernel test runs, with 8 more dx channels where they have
+  // fewer than the 8 this kernel takes (so their channel counts still leave both tails).
+  ...CONV_CASES.map((c): ConvCase => {
+    const [n, h, w, ci] = c.x;
+    const [kh, kw, , co] = c.filter;
+    const wide = ci < 8 ? ci + 8 : ci;
+    const name = wide === ci ? c.name : `${c.name}, 8 more dx channels`;
+    return { ...c, name, x: [n, h, w, wide], filter: [kh, kw, wide, co] };
+  }),
 ];
 
 function attrsOf(c: ConvCase): tf.Conv2DBackpropInputAttrs {
