@@ -990,3 +990,97 @@ void ema_update(const float *ema, const float *p, float *out, int n, float decay
   }
   for (; i < hi; i++) out[i] = ema[i] * decay + p[i] * oneMinusDecay;
 }
+
+// ---- spectral norm -----------------------------------------------------------------------------
+//
+// One power-iteration step of spectral normalisation and its gradient (layers.ts
+// spectralNormalised), for a weight seen as the [n, m] matrix W (fan-in rows, fan-out columns).
+// As tfjs ops these were ~20 kernel calls per weight on vectors of a few hundred floats, where
+// the calls, not the arithmetic, were the cost. Every product and sum here is taken in the order
+// that the composite path's kernels take it — `matmul` above for the products, colsum_blocks and
+// colsum_tree's whole-tensor sum (blocks of 1,024 in four lanes, added pairwise) for Σ — and
+// the divisions and square roots are IEEE-exact, so the results equal that path's bit for bit
+// (zeros aside, whose sign may differ). The work is a chain of dependent reductions on small
+// operands: one thread.
+
+#define SUM_BLOCK 1024
+
+// Σ a[i]·b[i] over block `blk` (of SUM_BLOCK elements) of n, as colsum_blocks sums the
+// materialised products of one block.
+static float block_dot(const float *a, const float *b, int n, int blk) {
+  int r0 = blk * SUM_BLOCK;
+  int r1 = r0 + SUM_BLOCK < n ? r0 + SUM_BLOCK : n;
+  v128_t acc = wasm_f32x4_splat(0.0f);
+  int r = r0;
+  for (; r + 4 <= r1; r += 4) {
+    acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load(a + r), wasm_v128_load(b + r)));
+  }
+  float tail = 0.0f;
+  for (; r < r1; r++) tail += a[r] * b[r];
+  return lanes_sum(acc) + tail;
+}
+
+// The pairwise sum of blocks [first, first + count) in colsum_tree's order: at each level
+// neighbours at a doubling stride are added, so the left operand is the largest power of two
+// below count.
+static float tree_dot(const float *a, const float *b, int n, int first, int count) {
+  if (count == 1) return block_dot(a, b, n, first);
+  int half = 1;
+  while (half * 2 < count) half *= 2;
+  return tree_dot(a, b, n, first, half) + tree_dot(a, b, n, first + half, count - half);
+}
+
+// tf.sum(tf.mul(a, b)) over n elements on this module's kernels.
+static float whole_dot(const float *a, const float *b, int n) {
+  return tree_dot(a, b, n, 0, (n + SUM_BLOCK - 1) / SUM_BLOCK);
+}
+
+// x ← x / (√Σx² + 1e-12) over n elements (layers.ts l2Normalise).
+static void l2_normalise(float *x, int n) {
+  float denom = __builtin_sqrtf(whole_dot(x, x, n)) + 1e-12f;
+  for (int i = 0; i < n; i++) x[i] = x[i] / denom;
+}
+
+// From u [m]: v = W·u / ‖W·u‖ [n], u1 = Wᵀ·v / ‖Wᵀ·v‖ [m], σ = Σ (W·u1)∘v, and wn = W / σ
+// [n, m] (which first holds W·u1).
+EXPORT(spectral_norm)
+void spectral_norm(const float *w, const float *u, float *wn, float *u1, float *v, float *sigma,
+                   int n, int m, int part, int parts) {
+  (void)part;
+  (void)parts;
+  matmul(w, u, v, 1, 0, 0, n, 1, m, 0, 0, 0, 1);
+  l2_normalise(v, n);
+  matmul(w, v, u1, 1, 0, 0, m, 1, n, 1, 0, 0, 1);
+  l2_normalise(u1, m);
+  matmul(w, u1, wn, 1, 0, 0, n, 1, m, 0, 0, 0, 1);
+  float s = whole_dot(wn, v, n);
+  sigma[0] = s;
+  int size = n * m, i = 0;
+  v128_t vs = wasm_f32x4_splat(s);
+  for (; i + 4 <= size; i += 4) wasm_v128_store(wn + i, wasm_f32x4_div(wasm_v128_load(w + i), vs));
+  for (; i < size; i++) wn[i] = w[i] / s;
+}
+
+// ∂L/∂W = dY/σ − (Σ dY∘W)/σ² · v·u1ᵀ, v and u1 held constant (Miyato et al.; PyTorch).
+EXPORT(spectral_norm_grad)
+void spectral_norm_grad(const float *dy, const float *w, const float *v, const float *u1,
+                        const float *sigma, float *dw, int n, int m, int part, int parts) {
+  (void)part;
+  (void)parts;
+  float s = sigma[0];
+  float dSigma = whole_dot(dy, w, n * m) / (s * s);
+  v128_t vs = wasm_f32x4_splat(s), vd = wasm_f32x4_splat(dSigma);
+  for (int i = 0; i < n; i++) {
+    const float *dyr = dy + (long)i * m;
+    float *o = dw + (long)i * m;
+    float vi = v[i];
+    v128_t vv = wasm_f32x4_splat(vi);
+    int j = 0;
+    for (; j + 4 <= m; j += 4) {
+      v128_t outer = wasm_f32x4_mul(vv, wasm_v128_load(u1 + j));
+      wasm_v128_store(o + j, wasm_f32x4_sub(wasm_f32x4_div(wasm_v128_load(dyr + j), vs),
+                                            wasm_f32x4_mul(outer, vd)));
+    }
+    for (; j < m; j++) o[j] = dyr[j] / s - (vi * u1[j]) * dSigma;
+  }
+}

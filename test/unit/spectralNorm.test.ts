@@ -1,7 +1,15 @@
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/core/backend/backendChain';
-import { spectralNormalised } from '../../src/core/models/layers';
+import {
+  registerWasmSpectralNormKernels,
+  unregisterWasmSpectralNormKernels,
+} from '../../src/core/backend/wasmSpectralNormKernels';
+import {
+  SPECTRAL_NORM,
+  SPECTRAL_NORM_GRAD,
+  spectralNormalised,
+} from '../../src/core/models/spectralNorm';
 import { fixedTensor, liveTensors } from '../support/fixedTensor';
 
 // spectralNormalised runs its power iteration off the tape and writes its gradient out. The
@@ -112,4 +120,102 @@ describe('spectral normalisation (power iteration off the tape, gradient written
       assert.equal(liveTensors(), live, 'no leaked tensors');
     });
   }
+});
+
+// On wasm each direction is one native kernel (wasmSpectralNormKernels.ts) that takes its products
+// and sums in the composite ops' order: the same bits as those ops, one call instead of ~20.
+describe('spectral normalisation on its wasm kernels', function () {
+  before(async () => {
+    await initBackend('wasm');
+  });
+  after(() => registerWasmSpectralNormKernels());
+
+  /** The loss, dW and the refined u of two calls from one starting u. */
+  function run(shape: number[], fused: boolean): number[][] {
+    if (fused) registerWasmSpectralNormKernels();
+    else unregisterWasmSpectralNormKernels();
+    const fanOut = shape[shape.length - 1] as number;
+    const w0 = fixedTensor(shape, 21, 1);
+    const u0 = fixedTensor([fanOut], 22, 0.5);
+    const w = tf.variable(w0, true);
+    const u = tf.variable(u0, false);
+    const weights = fixedTensor(shape, 23, 1);
+    const p = new Map<string, tf.Tensor>([
+      ['w', w],
+      ['u', u],
+    ]);
+    const values: number[][] = [];
+    for (let call = 0; call < 2; call++) {
+      const r = tf.variableGrads(
+        () => tf.sum(tf.mul(spectralNormalised(p, 'w', 'u'), weights)) as tf.Scalar,
+        [w],
+      );
+      values.push(
+        Array.from(r.value.dataSync()),
+        Array.from((r.grads[w.name] as tf.Tensor).dataSync()),
+        Array.from(u.dataSync()),
+      );
+      tf.dispose([r.value, ...Object.values(r.grads)]);
+    }
+    tf.dispose([w, u, w0, u0, weights]);
+    return values;
+  }
+
+  for (const shape of [
+    [4, 4, 3, 16],
+    [4, 4, 32, 64],
+    [1040, 1],
+    [3000, 5],
+    [4, 1040],
+    [7, 3],
+    [2, 2],
+  ]) {
+    it(`equals the composite ops bit for bit for W [${shape}], without leaks`, function () {
+      const composite = run(shape, false);
+      const live = liveTensors();
+      const fused = run(shape, true);
+      assert.equal(liveTensors(), live, 'no leaked tensors');
+      const what = ['loss', 'dW', 'refined u'];
+      fused.forEach((got, i) => {
+        const want = composite[i] as number[];
+        assert.equal(got.length, want.length);
+        const at = got.findIndex((x, j) => x !== want[j]);
+        assert.equal(
+          at,
+          -1,
+          `${what[i % 3]} of call ${(i / 3) | 0}: element ${at} is ${got[at]}, composite ${want[at]}`,
+        );
+      });
+    });
+  }
+
+  it('runs one kernel forward and one backward per weight', async function () {
+    const w0 = fixedTensor([4, 4, 16, 32], 31, 1);
+    const u0 = fixedTensor([32], 32, 0.5);
+    const w = tf.variable(w0, true);
+    const u = tf.variable(u0, false);
+    const p = new Map<string, tf.Tensor>([
+      ['w', w],
+      ['u', u],
+    ]);
+    const count = async () => {
+      const info = await tf.profile(() => {
+        const r = tf.variableGrads(() => tf.sum(spectralNormalised(p, 'w', 'u')) as tf.Scalar, [w]);
+        tf.dispose([r.value, ...Object.values(r.grads)]);
+      });
+      return info.kernels.map((k) => k.name);
+    };
+    registerWasmSpectralNormKernels();
+    const fused = await count();
+    unregisterWasmSpectralNormKernels();
+    const composite = await count();
+    registerWasmSpectralNormKernels();
+    assert.ok(fused.includes(SPECTRAL_NORM) && fused.includes(SPECTRAL_NORM_GRAD), `${fused}`);
+    assert.ok(!composite.includes(SPECTRAL_NORM), `${composite}`);
+    assert.ok(
+      composite.length - fused.length >= 25,
+      `${composite.length} → ${fused.length} kernels`,
+    );
+    tf.dispose([w, u]);
+  });
 });

@@ -21,6 +21,7 @@ import { registerWasmLeakyGradKernel } from './wasmLeakyGradKernel';
 import { registerWasmMatMulKernel } from './wasmMatMulKernel';
 import { registerWasmTileKernel } from './wasmTileKernel';
 import { registerWasmUpdateKernels } from './wasmUpdateKernels';
+import { registerWasmSpectralNormKernels } from './wasmSpectralNormKernels';
 import { takeFloats } from './tensorRead';
 import { NoGpuAdapter, registerWebgpu } from './webgpuBackend';
 import { findWasmPathPrefix } from './wasmPaths';
@@ -129,6 +130,7 @@ async function loadBackend(name: BackendName, attempts: BackendAttempt[]): Promi
         registerWasmAliasKernels();
         registerWasmElementwiseKernels();
         registerWasmUpdateKernels();
+        registerWasmSpectralNormKernels();
         registerWasmLeakyGradKernel();
       }
       return activateWasm(attempts);

@@ -38,6 +38,9 @@ export const NATIVE_KERNELS = [
   // Parameter updates (wasmUpdateKernels.ts).
   'adam_update',
   'ema_update',
+  // Spectral norm's power iteration and its gradient (wasmSpectralNormKernels.ts).
+  'spectral_norm',
+  'spectral_norm_grad',
 ] as const;
 export type NativeKernelName = (typeof NATIVE_KERNELS)[number];
 

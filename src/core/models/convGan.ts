@@ -3,15 +3,8 @@ import type { ModelConfig } from '../config/types';
 import type { Rng } from '../random/rng';
 import { conditionWidth, denseCondition, type ConditionSize } from './conditionInput';
 import type { Conditioning, GanModel, ImageShape } from './ganModel';
-import {
-  batchNorm,
-  conditionalBatchNorm,
-  convDown,
-  convUp,
-  dense,
-  spectralNormalised,
-  type BnMode,
-} from './layers';
+import { batchNorm, conditionalBatchNorm, convDown, convUp, dense, type BnMode } from './layers';
+import { spectralNormalised } from './spectralNorm';
 import { param, ParamBuilder, type TensorMap } from './paramStore';
 import { resolveDiscriminator } from './discriminatorOptions';
 import { hasConditionInput, needsInstances } from './modelCapabilities';

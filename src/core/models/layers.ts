@@ -115,55 +115,6 @@ export function conditionalBatchNorm<T extends tf.Tensor2D | tf.Tensor4D>(
   return tf.add(tf.mul(normalised(mode, name, x), gamma), beta) as T;
 }
 
-/** x / (‖x‖ + 1e-12); ‖x‖ as √Σx², three kernels where tf.norm runs four (|x|, then a power). */
-function l2Normalise(x: tf.Tensor2D): tf.Tensor2D {
-  return tf.div(x, tf.add(tf.sqrt(tf.sum(tf.square(x))), 1e-12));
-}
-
-/**
- * Spectral normalisation (Miyato et al. 2018): W / σ(W), σ the largest singular value of W seen
- * as a [fan-in, fan-out] matrix (a conv kernel [k, k, in, out] is reshaped to [k·k·in, out]).
- * σ is estimated with one power iteration per forward pass from the vector `u` (length fan-out),
- * which persists between passes so the estimate converges as W drifts slowly. `u` is a
- * non-trainable variable in the same parameter map, so checkpoints store it and a resumed run
- * continues bit-for-bit; variableGrads skips it since it is not trainable. The refined `u` is
- * written back on every call, as PyTorch's spectral_norm does in training mode — D only ever runs
- * in training — so this is the one forward pass that changes state.
- *
- * Backprop treats the power-iteration vectors v and u as constants (Miyato et al., PyTorch), so
- * σ = vᵀ·W·u has ∂σ/∂W = v·uᵀ and the gradient is written out:
- *   ∂L/∂W = dY/σ − (Σ dY∘W)/σ² · v·uᵀ.
- * The iteration runs inside the custom gradient's forward function, where tfjs records nothing on
- * the tape. Taped (with a stop-gradient on v and u), every op of it was back-propagated with zeros:
- * the demo's step ran 3,065 kernels that way, 1,720 without.
- */
-export function spectralNormalised(p: TensorMap, weightName: string, uName: string): tf.Tensor {
-  const w = param(p, weightName);
-  const u = param(p, uName);
-  if (!(u instanceof tf.Variable))
-    throw new Error(`spectral-norm vector '${uName}' must be a variable`);
-  const fanOut = w.shape[w.rank - 1] as number;
-  const normalise = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [weight, save] = args as [tf.Tensor, tf.GradSaveFunc];
-    const mat = tf.reshape(weight, [-1, fanOut]) as tf.Tensor2D;
-    const v = l2Normalise(tf.matMul(mat, tf.reshape(u, [fanOut, 1])));
-    const u1 = l2Normalise(tf.matMul(mat, v, true, false));
-    const sigma = tf.sum(tf.mul(tf.matMul(mat, u1), v));
-    u.assign(tf.reshape(u1, [fanOut]));
-    save([weight, v, u1, sigma]);
-    return {
-      value: tf.div(weight, sigma),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [w0, v0, u0, s0] = saved as [tf.Tensor, tf.Tensor2D, tf.Tensor2D, tf.Scalar];
-        const dSigma = tf.div(tf.sum(tf.mul(dy, w0)), tf.square(s0));
-        const dSigmaDw = tf.reshape(tf.matMul(v0, u0, false, true), w0.shape);
-        return tf.sub(tf.div(dy, s0), tf.mul(dSigma, dSigmaDw));
-      },
-    };
-  });
-  return normalise(w);
-}
-
 /** Maxout (Goodfellow et al. 2013): the max over `pieces` linear pieces per unit. */
 export function maxout(
   p: TensorMap,
