@@ -222,10 +222,12 @@ void leaky_relu_grad(const float *x, const float *dy, float *out, int n, float a
 // error grows with block + log2(blocks) instead of rows, and the order of additions is fixed, so
 // the result does not depend on the thread count.
 
-// Phase 1: partial[b, :] = Σ_{r in block b} x[r, :]. Split on blocks.
-EXPORT(colsum_blocks)
-void colsum_blocks(const float *x, float *partial, int rows, int cols, int block, int part,
-                   int parts) {
+// Phase 1: partial[b, :] = Σ_{r in block b} x[r, :] — or of the products x[r, :]·y[r, :] when y
+// is given (each product rounded before it is added, as if materialised). Split on blocks.
+static inline __attribute__((always_inline)) void colsum_blocks_of(const float *x, const float *y,
+                                                                 float *partial, int rows,
+                                                                 int cols, int block, int part,
+                                                                 int parts) {
   int blocks = (rows + block - 1) / block;
   SPLIT(blocks, 1, part, parts, lo, hi)
   for (int b = lo; b < hi; b++) {
@@ -236,9 +238,13 @@ void colsum_blocks(const float *x, float *partial, int rows, int cols, int block
       // A whole-tensor sum: four SIMD lanes, then added pairwise.
       v128_t acc = wasm_f32x4_splat(0.0f);
       int r = r0;
-      for (; r + 4 <= r1; r += 4) acc = wasm_f32x4_add(acc, wasm_v128_load(x + r));
+      for (; r + 4 <= r1; r += 4) {
+        v128_t v = wasm_v128_load(x + r);
+        if (y) v = wasm_f32x4_mul(v, wasm_v128_load(y + r));
+        acc = wasm_f32x4_add(acc, v);
+      }
       float tail = 0.0f;
-      for (; r < r1; r++) tail += x[r];
+      for (; r < r1; r++) tail += y ? x[r] * y[r] : x[r];
       p[0] = ((wasm_f32x4_extract_lane(acc, 0) + wasm_f32x4_extract_lane(acc, 1)) +
               (wasm_f32x4_extract_lane(acc, 2) + wasm_f32x4_extract_lane(acc, 3))) +
              tail;
@@ -247,13 +253,29 @@ void colsum_blocks(const float *x, float *partial, int rows, int cols, int block
     for (int j = 0; j < cols; j++) p[j] = 0.0f;
     for (int r = r0; r < r1; r++) {
       const float *row = x + (long)r * cols;
+      const float *yrow = y ? y + (long)r * cols : 0;
       int j = 0;
       for (; j + 4 <= cols; j += 4) {
-        wasm_v128_store(p + j, wasm_f32x4_add(wasm_v128_load(p + j), wasm_v128_load(row + j)));
+        v128_t v = wasm_v128_load(row + j);
+        if (y) v = wasm_f32x4_mul(v, wasm_v128_load(yrow + j));
+        wasm_v128_store(p + j, wasm_f32x4_add(wasm_v128_load(p + j), v));
       }
-      for (; j < cols; j++) p[j] += row[j];
+      for (; j < cols; j++) p[j] += y ? row[j] * yrow[j] : row[j];
     }
   }
+}
+
+EXPORT(colsum_blocks)
+void colsum_blocks(const float *x, float *partial, int rows, int cols, int block, int part,
+                   int parts) {
+  colsum_blocks_of(x, 0, partial, rows, cols, block, part, parts);
+}
+
+// colsum_blocks of x∘y.
+EXPORT(colsum_blocks_prod)
+void colsum_blocks_prod(const float *x, const float *y, float *partial, int rows, int cols,
+                        int block, int part, int parts) {
+  colsum_blocks_of(x, y, partial, rows, cols, block, part, parts);
 }
 
 // Phase 2: out[j] = scale · (pairwise sum of partial[:, j]); partial is overwritten. Split on
@@ -1082,5 +1104,132 @@ void spectral_norm_grad(const float *dy, const float *w, const float *v, const f
                                             wasm_f32x4_mul(outer, vd)));
     }
     for (; j < m; j++) o[j] = dyr[j] / s - (vi * u1[j]) * dSigma;
+  }
+}
+
+// ---- batch norm --------------------------------------------------------------------------------
+//
+// Batch norm with its affine step, y = x̂·γ + β, x̂ = (x − μ)·(1/√(σ² + ε)), over x seen as
+// [rows, cols] (cols the channels, rows = batch · spatial), for layers.ts's batch norms: γ and β
+// per channel [cols], or per sample [batch, cols] (conditional batch norm). The statistics and
+// the channel sums of the gradient are colsum_blocks/colsum_tree calls made by the JS side
+// (wasmBatchNormKernels.ts), so each value is rounded exactly as by the tfjs ops the fused op
+// replaces (mean, sub, square, rsqrt, mul, add and their gradients): results are those ops'
+// bit for bit. The per-sample sums over the spatial axes are sequential, as tfjs-wasm's Sum
+// takes them.
+
+// out = (x − mean)², rows [lo, hi).
+EXPORT(bn_sqdev)
+void bn_sqdev(const float *x, const float *mean, float *out, int rows, int cols, int part,
+              int parts) {
+  SPLIT(rows, 1, part, parts, lo, hi)
+  for (int r = lo; r < hi; r++) {
+    const float *xr = x + (long)r * cols;
+    float *o = out + (long)r * cols;
+    int j = 0;
+    for (; j + 4 <= cols; j += 4) {
+      v128_t d = wasm_f32x4_sub(wasm_v128_load(xr + j), wasm_v128_load(mean + j));
+      wasm_v128_store(o + j, wasm_f32x4_mul(d, d));
+    }
+    for (; j < cols; j++) {
+      float d = xr[j] - mean[j];
+      o[j] = d * d;
+    }
+  }
+}
+
+// rstd = 1 / √(variance + ε), as tfjs-wasm's Rsqrt rounds it (the root, then the quotient).
+EXPORT(bn_rstd)
+void bn_rstd(const float *variance, float *rstd, int cols, float eps, int part, int parts) {
+  (void)part;
+  (void)parts;
+  for (int j = 0; j < cols; j++) rstd[j] = 1.0f / __builtin_sqrtf(variance[j] + eps);
+}
+
+// x̂ = (x − mean)·rstd and y = x̂·γ + β, rows [lo, hi); γ and β are [cols], or [batch, cols] when
+// perSample (row r belongs to sample r / spatial).
+EXPORT(bn_apply)
+void bn_apply(const float *x, const float *mean, const float *rstd, const float *gamma,
+              const float *beta, float *xhat, float *y, int rows, int cols, int spatial,
+              int perSample, int part, int parts) {
+  SPLIT(rows, 1, part, parts, lo, hi)
+  for (int r = lo; r < hi; r++) {
+    long at = (long)r * cols;
+    long g = perSample ? (long)(r / spatial) * cols : 0;
+    int j = 0;
+    for (; j + 4 <= cols; j += 4) {
+      v128_t h = wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(x + at + j), wasm_v128_load(mean + j)),
+                                wasm_v128_load(rstd + j));
+      wasm_v128_store(xhat + at + j, h);
+      wasm_v128_store(y + at + j, wasm_f32x4_add(wasm_f32x4_mul(h, wasm_v128_load(gamma + g + j)),
+                                                 wasm_v128_load(beta + g + j)));
+    }
+    for (; j < cols; j++) {
+      float h = (x[at + j] - mean[j]) * rstd[j];
+      xhat[at + j] = h;
+      y[at + j] = h * gamma[g + j] + beta[g + j];
+    }
+  }
+}
+
+// The affine step's gradient for samples [lo, hi): ∂x̂ = dy·γ and, when perSample, ∂γ[b, :] =
+// Σ_s dy·x̂ and ∂β[b, :] = Σ_s dy, sequential over the sample's `spatial` rows. (Per channel, ∂γ
+// and ∂β are column sums, taken by colsum calls.)
+EXPORT(bn_grad_affine)
+void bn_grad_affine(const float *dy, const float *xhat, const float *gamma, float *dxhat,
+                    float *dgamma, float *dbeta, int batch, int spatial, int cols, int perSample,
+                    int part, int parts) {
+  SPLIT(batch, 1, part, parts, lo, hi)
+  for (int b = lo; b < hi; b++) {
+    long first = (long)b * spatial * cols;
+    long g = perSample ? (long)b * cols : 0;
+    int j = 0;
+    for (; j + 4 <= cols; j += 4) {
+      v128_t gj = wasm_v128_load(gamma + g + j);
+      v128_t sg = wasm_f32x4_splat(0.0f), sb = sg;
+      for (int s = 0; s < spatial; s++) {
+        long at = first + (long)s * cols + j;
+        v128_t d = wasm_v128_load(dy + at);
+        wasm_v128_store(dxhat + at, wasm_f32x4_mul(d, gj));
+        sg = wasm_f32x4_add(sg, wasm_f32x4_mul(d, wasm_v128_load(xhat + at)));
+        sb = wasm_f32x4_add(sb, d);
+      }
+      if (perSample) {
+        wasm_v128_store(dgamma + g + j, sg);
+        wasm_v128_store(dbeta + g + j, sb);
+      }
+    }
+    for (; j < cols; j++) {
+      float gj = gamma[g + j], sg = 0.0f, sb = 0.0f;
+      for (int s = 0; s < spatial; s++) {
+        long at = first + (long)s * cols + j;
+        float d = dy[at];
+        dxhat[at] = d * gj;
+        sg += d * xhat[at];
+        sb += d;
+      }
+      if (perSample) {
+        dgamma[g + j] = sg;
+        dbeta[g + j] = sb;
+      }
+    }
+  }
+}
+
+// ∂x = ((∂x̂ − m1) − x̂·m2)·rstd, m1 and m2 the channel means of ∂x̂ and ∂x̂·x̂ (the batch-norm
+// gradient of layers.ts batchNormalised), rows [lo, hi). dx may be dxhat.
+EXPORT(bn_grad_input)
+void bn_grad_input(const float *dxhat, const float *xhat, const float *m1, const float *m2,
+                   const float *rstd, float *dx, int rows, int cols, int part, int parts) {
+  SPLIT(rows, 1, part, parts, lo, hi)
+  for (int r = lo; r < hi; r++) {
+    long at = (long)r * cols;
+    int j = 0;
+    for (; j + 4 <= cols; j += 4) {
+      v128_t c = wasm_f32x4_sub(wasm_v128_load(dxhat + at + j), wasm_v128_load(m1 + j));
+      v128_t t = wasm_f32x4_mul(wasm_v128_load(xhat + at + j), wasm_v128_load(m2 + j));
+      wasm_v128_store(dx + at + j, wasm_f32x4_mul(wasm_f32x4_sub(c, t), wasm_v128_load(rstd + j)));
+    }
+    for (; j < cols; j++) dx[at + j] = ((dxhat[at + j] - m1[j]) - xhat[at + j] * m2[j]) * rstd[j];
   }
 }

@@ -8,7 +8,13 @@ import {
   type BnMode,
   type BnStats,
 } from '../../src/core/models/layers';
+import {
+  registerWasmBatchNormKernels,
+  unregisterWasmBatchNormKernels,
+} from '../../src/core/backend/wasmBatchNormKernels';
+import { BATCH_NORM, BATCH_NORM_GRAD } from '../../src/core/models/fusedBatchNorm';
 import { fixedTensor, liveTensors } from '../support/fixedTensor';
+import { threaded } from '../support/kernelChecks';
 
 // Batch norm normalises with the batch statistics inside one op whose gradient is written out
 // (layers.ts batchNormalised). The reference is the plain autodiff formulation — moments,
@@ -128,5 +134,121 @@ describe('batch norm (batch statistics in one op, gradient written out)', functi
     tf.dispose([x, cond, collected, fixed, moments.mean, moments.variance, ...p.values()]);
     for (const s of stats.values()) tf.dispose([s.mean, s.variance]);
     assert.equal(liveTensors(), live, 'no leaked tensors');
+  });
+});
+
+// On wasm, batch norm with batch statistics and its affine step is one kernel each way
+// (wasmBatchNormKernels.ts) that rounds every value as the composite ops do: the same bits.
+describe('batch norm on its wasm kernels', function () {
+  before(async () => {
+    await initBackend('wasm');
+  });
+  after(() => registerWasmBatchNormKernels());
+
+  /** Output, collected statistics and every gradient, as flat arrays. */
+  function run(kind: 'plain' | 'conditional', shape: number[], fused: boolean): number[][] {
+    if (fused) registerWasmBatchNormKernels();
+    else unregisterWasmBatchNormKernels();
+    const channels = shape[shape.length - 1] as number;
+    const p = params(channels, 3);
+    const x = tf.tidy(() => tf.variable(fixedTensor(shape, 51, 2), true));
+    const cond = fixedTensor([shape[0] as number, 3], 52, 1) as tf.Tensor2D;
+    const weights = fixedTensor(shape, 53, 1);
+    const out = new Map<string, BnStats[]>();
+    const mode: BnMode = { kind: 'collect', out };
+    const y = (): tf.Tensor =>
+      kind === 'plain'
+        ? batchNorm(p, 'bn', x, mode)
+        : conditionalBatchNorm(p, 'bn', x as tf.Tensor as tf.Tensor4D, cond, mode);
+    const used =
+      kind === 'plain'
+        ? ['bn.gamma', 'bn.beta']
+        : ['bn.gain.w', 'bn.gain.b', 'bn.shift.w', 'bn.shift.b'];
+    const vars = [x, ...used.map((n) => p.get(n)!)];
+    const r = tf.variableGrads(() => tf.sum(tf.mul(y(), weights)) as tf.Scalar, vars);
+    const values = [r.value, ...vars.map((v) => r.grads[v.name]!)].map((t) =>
+      Array.from(t.dataSync()),
+    );
+    const stats = out.get('bn')!;
+    for (const s of stats)
+      values.push(Array.from(s.mean.dataSync()), Array.from(s.variance.dataSync()));
+    tf.dispose([r.value, ...Object.values(r.grads), x, cond, weights, ...p.values()]);
+    for (const s of stats) tf.dispose([s.mean, s.variance]);
+    return values;
+  }
+
+  for (const shape of [
+    [32, 1024],
+    [32, 8, 8, 32],
+    [32, 16, 16, 16],
+    [7, 5, 3, 3],
+    [2, 700, 3],
+    [5, 6, 6, 5],
+    [3, 9],
+  ]) {
+    for (const kind of ['plain', 'conditional'] as const) {
+      it(`${kind}, x [${shape}]: the composite ops' bits, one thread or split, no leaks`, function () {
+        const composite = run(kind, shape, false);
+        const live = liveTensors();
+        const single = threaded(Infinity, () => run(kind, shape, true));
+        const split = threaded(0, () => run(kind, shape, true));
+        assert.equal(liveTensors(), live, 'no leaked tensors');
+        const what = [
+          'loss',
+          'dx',
+          ...(kind === 'plain'
+            ? ['dgamma', 'dbeta']
+            : ['dgain.w', 'dgain.b', 'dshift.w', 'dshift.b']),
+          'mean',
+          'variance',
+        ];
+        for (const [name, fused] of [
+          ['one thread', single],
+          ['split', split],
+        ] as const) {
+          assert.equal(fused.length, composite.length);
+          fused.forEach((got, i) => {
+            const want = composite[i] as number[];
+            const at = got.findIndex((v, j) => v !== want[j]);
+            assert.equal(
+              at,
+              -1,
+              `${name}, ${what[i]}: element ${at} is ${got[at]}, composite ${want[at]}`,
+            );
+          });
+        }
+      });
+    }
+  }
+
+  it('runs one kernel forward and one backward', async function () {
+    const p = params(16, 3);
+    const x = tf.tidy(() => tf.variable(fixedTensor([8, 4, 4, 16], 61, 2), true));
+    const cond = fixedTensor([8, 3], 62, 1) as tf.Tensor2D;
+    const count = async () =>
+      (
+        await tf.profile(() => {
+          const r = tf.variableGrads(
+            () =>
+              tf.sum(
+                conditionalBatchNorm(p, 'bn', x as tf.Tensor4D, cond, { kind: 'batch' }),
+              ) as tf.Scalar,
+            [x, ...p.values()],
+          );
+          tf.dispose([r.value, ...Object.values(r.grads)]);
+        })
+      ).kernels.map((k) => k.name);
+    registerWasmBatchNormKernels();
+    const fused = await count();
+    unregisterWasmBatchNormKernels();
+    const composite = await count();
+    registerWasmBatchNormKernels();
+    assert.ok(fused.includes(BATCH_NORM) && fused.includes(BATCH_NORM_GRAD), `${fused}`);
+    assert.ok(!composite.includes(BATCH_NORM), `${composite}`);
+    assert.ok(
+      composite.length - fused.length >= 20,
+      `${composite.length} → ${fused.length} kernels`,
+    );
+    tf.dispose([x, cond, ...p.values()]);
   });
 });

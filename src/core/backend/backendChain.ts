@@ -22,6 +22,7 @@ import { registerWasmMatMulKernel } from './wasmMatMulKernel';
 import { registerWasmTileKernel } from './wasmTileKernel';
 import { registerWasmUpdateKernels } from './wasmUpdateKernels';
 import { registerWasmSpectralNormKernels } from './wasmSpectralNormKernels';
+import { registerWasmBatchNormKernels } from './wasmBatchNormKernels';
 import { takeFloats } from './tensorRead';
 import { NoGpuAdapter, registerWebgpu } from './webgpuBackend';
 import { findWasmPathPrefix } from './wasmPaths';
@@ -131,6 +132,7 @@ async function loadBackend(name: BackendName, attempts: BackendAttempt[]): Promi
         registerWasmElementwiseKernels();
         registerWasmUpdateKernels();
         registerWasmSpectralNormKernels();
+        registerWasmBatchNormKernels();
         registerWasmLeakyGradKernel();
       }
       return activateWasm(attempts);

@@ -25,6 +25,7 @@ export const NATIVE_KERNELS = [
   'binary_scalar',
   'unary',
   'colsum_blocks',
+  'colsum_blocks_prod',
   'colsum_tree',
   'transpose4',
   'interleave_phases',
@@ -41,6 +42,12 @@ export const NATIVE_KERNELS = [
   // Spectral norm's power iteration and its gradient (wasmSpectralNormKernels.ts).
   'spectral_norm',
   'spectral_norm_grad',
+  // Batch norm and its gradient (wasmBatchNormKernels.ts).
+  'bn_sqdev',
+  'bn_rstd',
+  'bn_apply',
+  'bn_grad_affine',
+  'bn_grad_input',
 ] as const;
 export type NativeKernelName = (typeof NATIVE_KERNELS)[number];
 

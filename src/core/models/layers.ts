@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { fusedBatchNorm, hasFusedBatchNorm } from './fusedBatchNorm';
 import { param, type TensorMap } from './paramStore';
 
 const BN_EPSILON = 1e-5;
@@ -74,6 +75,16 @@ function batchNormalised<T extends tf.Tensor>(x: T, record?: (stats: BnStats) =>
   return normalise(x) as T;
 }
 
+/** What 'collect' mode does with a batch's statistics: keeps them under the layer's name. */
+function recorder(mode: BnMode, name: string): ((stats: BnStats) => void) | undefined {
+  if (mode.kind !== 'collect') return undefined;
+  return ({ mean, variance }) => {
+    const list = mode.out.get(name) ?? [];
+    list.push({ mean: tf.keep(mean), variance: tf.keep(variance) });
+    mode.out.set(name, list);
+  };
+}
+
 /** x normalised per channel by the mode's statistics (see {@link BnMode}). */
 function normalised<T extends tf.Tensor>(mode: BnMode, name: string, x: T): T {
   if (mode.kind === 'fixed') {
@@ -81,20 +92,38 @@ function normalised<T extends tf.Tensor>(mode: BnMode, name: string, x: T): T {
     if (!s) throw new Error(`no standing statistics for batch norm '${name}'`);
     return tf.mul(tf.sub(x, s.mean), tf.rsqrt(tf.add(s.variance, BN_EPSILON)));
   }
-  if (mode.kind === 'batch') return batchNormalised(x);
-  return batchNormalised(x, ({ mean, variance }) => {
-    const list = mode.out.get(name) ?? [];
-    list.push({ mean: tf.keep(mean), variance: tf.keep(variance) });
-    mode.out.set(name, list);
-  });
+  return batchNormalised(x, recorder(mode, name));
+}
+
+/**
+ * normalised(x)·γ + β. With batch statistics, on a backend that has the fused kernels, one op
+ * whose values and gradients equal the composite ops' bit for bit (fusedBatchNorm.ts); γ and β
+ * are [C], or [B, C] per sample.
+ */
+function affineNormalised<T extends tf.Tensor>(
+  mode: BnMode,
+  name: string,
+  x: T,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+): T {
+  if (mode.kind !== 'fixed' && hasFusedBatchNorm()) {
+    return fusedBatchNorm(x, gamma, beta, BN_EPSILON, recorder(mode, name));
+  }
+  // Per sample: [B, 1, …, C] so the modulation broadcasts over the spatial axes, if any.
+  const shape = (t: tf.Tensor) =>
+    t.rank === 1
+      ? t
+      : tf.reshape(
+          t,
+          x.shape.map((d, i) => (i === 0 || i === x.rank - 1 ? d : 1)),
+        );
+  return tf.add(tf.mul(normalised(mode, name, x), shape(gamma)), shape(beta)) as T;
 }
 
 /** Batch norm with learned per-channel scale `${name}.gamma` and offset `${name}.beta`. */
 export function batchNorm<T extends tf.Tensor>(p: TensorMap, name: string, x: T, mode: BnMode): T {
-  return tf.add(
-    tf.mul(normalised(mode, name, x), param(p, `${name}.gamma`)),
-    param(p, `${name}.beta`),
-  ) as T;
+  return affineNormalised(mode, name, x, param(p, `${name}.gamma`), param(p, `${name}.beta`));
 }
 
 /**
@@ -108,11 +137,8 @@ export function conditionalBatchNorm<T extends tf.Tensor2D | tf.Tensor4D>(
   cond: tf.Tensor2D,
   mode: BnMode,
 ): T {
-  // Per-sample [B, 1, …, C] so the modulation broadcasts over the spatial axes, if any.
-  const perSample = x.shape.map((d, i) => (i === 0 || i === x.rank - 1 ? d : 1));
-  const gamma = tf.reshape(tf.add(1, dense(p, `${name}.gain`, cond)), perSample);
-  const beta = tf.reshape(dense(p, `${name}.shift`, cond), perSample);
-  return tf.add(tf.mul(normalised(mode, name, x), gamma), beta) as T;
+  const gamma = tf.add(1, dense(p, `${name}.gain`, cond));
+  return affineNormalised(mode, name, x, gamma, dense(p, `${name}.shift`, cond));
 }
 
 /** Maxout (Goodfellow et al. 2013): the max over `pieces` linear pieces per unit. */
