@@ -23,16 +23,17 @@
                ? (n)                                                                         \
                : (int)((((long long)((n) / (align)) * ((part) + 1)) / (parts)) * (align));
 
-enum { OP_ADD = 0, OP_SUB = 1, OP_MUL = 2 };
+enum { OP_ADD = 0, OP_SUB = 1, OP_MUL = 2, OP_DIV = 3 };
 
 static inline v128_t vop(int op, v128_t a, v128_t b) {
-  return op == OP_ADD ? wasm_f32x4_add(a, b)
+  return op == OP_ADD   ? wasm_f32x4_add(a, b)
          : op == OP_SUB ? wasm_f32x4_sub(a, b)
-                        : wasm_f32x4_mul(a, b);
+         : op == OP_MUL ? wasm_f32x4_mul(a, b)
+                        : wasm_f32x4_div(a, b);
 }
 
 static inline float sop(int op, float a, float b) {
-  return op == OP_ADD ? a + b : op == OP_SUB ? a - b : a * b;
+  return op == OP_ADD ? a + b : op == OP_SUB ? a - b : op == OP_MUL ? a * b : a / b;
 }
 
 // ---- element-wise ------------------------------------------------------------------------------
@@ -53,7 +54,8 @@ void binary(int op, const float *a, const float *b, float *out, int n, int part,
   SPLIT(n, 64, part, parts, lo, hi)
   if (op == OP_ADD) binary_same(OP_ADD, a, b, out, lo, hi);
   else if (op == OP_SUB) binary_same(OP_SUB, a, b, out, lo, hi);
-  else binary_same(OP_MUL, a, b, out, lo, hi);
+  else if (op == OP_MUL) binary_same(OP_MUL, a, b, out, lo, hi);
+  else binary_same(OP_DIV, a, b, out, lo, hi);
 }
 
 static inline void bcast_rows(int op, const float *big, const float *small, float *out, int mid,
@@ -86,7 +88,8 @@ void binary_bcast(int op, const float *big, const float *small, float *out, int 
   SPLIT(rows, inner >= 64 ? 1 : 64, part, parts, lo, hi)
   if (op == OP_ADD) bcast_rows(OP_ADD, big, small, out, mid, inner, flip, lo, hi);
   else if (op == OP_SUB) bcast_rows(OP_SUB, big, small, out, mid, inner, flip, lo, hi);
-  else bcast_rows(OP_MUL, big, small, out, mid, inner, flip, lo, hi);
+  else if (op == OP_MUL) bcast_rows(OP_MUL, big, small, out, mid, inner, flip, lo, hi);
+  else bcast_rows(OP_DIV, big, small, out, mid, inner, flip, lo, hi);
 }
 
 static inline void scalar_range(int op, const float *x, float s, float *out, int flip, int lo,
@@ -110,7 +113,25 @@ void binary_scalar(int op, const float *x, const float *s, float *out, int n, in
   float v = *s;
   if (op == OP_ADD) scalar_range(OP_ADD, x, v, out, flip, lo, hi);
   else if (op == OP_SUB) scalar_range(OP_SUB, x, v, out, flip, lo, hi);
-  else scalar_range(OP_MUL, x, v, out, flip, lo, hi);
+  else if (op == OP_MUL) scalar_range(OP_MUL, x, v, out, flip, lo, hi);
+  else scalar_range(OP_DIV, x, v, out, flip, lo, hi);
+}
+
+// out[i] = min(max(x[i], lo), hi) as tfjs-wasm's ClipByValue computes it: (x > lo ? x : lo),
+// then (that < hi ? that : hi) — so NaN gives lo and −0 against 0 gives 0.
+EXPORT(clip)
+void clip(const float *x, float *out, int n, float lo, float hi, int part, int parts) {
+  SPLIT(n, 64, part, parts, a, b)
+  v128_t vlo = wasm_f32x4_splat(lo), vhi = wasm_f32x4_splat(hi);
+  int i = a;
+  for (; i + 4 <= b; i += 4) {
+    v128_t t = wasm_f32x4_pmax(vlo, wasm_v128_load(x + i));
+    wasm_v128_store(out + i, wasm_f32x4_pmin(vhi, t));
+  }
+  for (; i < b; i++) {
+    float t = x[i] > lo ? x[i] : lo;
+    out[i] = t < hi ? t : hi;
+  }
 }
 
 enum { UN_SQUARE = 0, UN_RELU = 1, UN_LEAKY_RELU = 2, UN_TANH = 3, UN_NEG = 4 };

@@ -104,7 +104,7 @@ describe('wasm native kernels (native/icganKernels.c)', function () {
     tf.dispose([x, ours, stock]);
   });
 
-  for (const op of ['add', 'sub', 'mul'] as const) {
+  for (const op of ['add', 'sub', 'mul', 'div'] as const) {
     for (const [name, aShape, bShape] of BINARY_CASES) {
       it(`${op} ${name} [${aShape}]·[${bShape}]: equals the stock kernel`, function () {
         const a = fixed(aShape, 1);
@@ -126,6 +126,8 @@ describe('wasm native kernels (native/icganKernels.c)', function () {
     ['relu', (x) => tf.relu(x)],
     ['leakyRelu 0.2', (x) => tf.leakyRelu(x, 0.2)],
     ['neg', (x) => tf.neg(x)],
+    ['clipByValue [0, 1]', (x) => tf.clipByValue(x, 0, 1)],
+    ['clipByValue [-0.25, 0.5]', (x) => tf.clipByValue(x, -0.25, 0.5)],
   ];
   for (const [name, f] of UNARY) {
     for (const shape of [[3, 5, 7], [64, 8, 8, 64], [1]]) {
@@ -138,6 +140,26 @@ describe('wasm native kernels (native/icganKernels.c)', function () {
       });
     }
   }
+
+  it('div and clipByValue treat zeros, infinities, NaN and subnormals as the stock kernels', function () {
+    const special = [0, -0, 1, -1, Infinity, -Infinity, NaN, 1e-40, -1e-40, 3e38, 0.5, 2];
+    const a = tf.tensor1d(special.flatMap((v) => special.map(() => v)));
+    const b = tf.tensor1d(special.flatMap(() => special));
+    const cases: [string, () => tf.Tensor][] = [
+      ['div', () => tf.div(a, b)],
+      ['div by a scalar', () => tf.div(a, tf.scalar(-0))],
+      ['clip [0, 1]', () => tf.clipByValue(a, 0, 1)],
+      ['clip [-0, 0]', () => tf.clipByValue(a, -0, 0)],
+      ['clip [-1e-40, 3e38]', () => tf.clipByValue(a, -1e-40, 3e38)],
+    ];
+    for (const [name, f] of cases) {
+      const ours = f();
+      const stock = withStock(f);
+      assert.deepEqual(Array.from(ours.dataSync()), Array.from(stock.dataSync()), name);
+      tf.dispose([ours, stock]);
+    }
+    tf.dispose([a, b]);
+  });
 
   describe('tanh (not bit-identical to the stock kernel: a polynomial and exp of our own)', function () {
     /** The spacing of float32 values at |v| (the smallest subnormal at 0). */

@@ -7,7 +7,8 @@
 //    sequentially in float32. Ours sums columns in place, in blocks added in a pairwise tree,
 //    which is both faster and more accurate (a sequential float32 sum over 16,384 rows loses
 //    ~1e-3 relative, which batch norm's backward pass, a difference of such sums, amplifies).
-//  - Square, Relu, LeakyRelu, Neg: single-threaded in tfjs-wasm.
+//  - RealDiv: as Add/Sub/Multiply (the encoder's normalisations divide [B, …] by [B, 1]).
+//  - Square, Relu, LeakyRelu, Neg, ClipByValue: single-threaded in tfjs-wasm.
 //  - Tanh (the generator's output): std::tanh one element at a time in tfjs-wasm, ~1.1 ms per
 //    [32, 32, 32, 3] batch; ours is SIMD and within 1.3 ulp of exact (so not bit-identical to the stock kernel).
 // Each kernel handles float32 and the layouts above; anything else goes to the stock kernel.
@@ -24,7 +25,7 @@ type Replacement = [string, (params: KernelParams) => Info];
 const BACKEND = 'wasm';
 
 /** Operation codes of native/icganKernels.c. */
-const BINARY_OPS = { [tf.Add]: 0, [tf.Sub]: 1, [tf.Multiply]: 2 } as const;
+const BINARY_OPS = { [tf.Add]: 0, [tf.Sub]: 1, [tf.Multiply]: 2, [tf.RealDiv]: 3 } as const;
 const UNARY_OPS = {
   [tf.Square]: 0,
   [tf.Relu]: 1,
@@ -126,6 +127,24 @@ function unaryKernel(name: keyof typeof UNARY_OPS): Replacement {
   return [name, kernelFunc];
 }
 
+function clipKernel(): Replacement {
+  const kernelFunc = (params: KernelParams): Info => {
+    const x = params.inputs['x'];
+    if (x === undefined || x.dtype !== 'float32') return swap.runStock(tf.ClipByValue, params);
+    const { clipValueMin, clipValueMax } = params.attrs as unknown as tf.ClipByValueAttrs;
+    const backend = params.backend as BackendWasm;
+    const out = backend.makeOutput(x.shape, 'float32');
+    const size = tf.util.sizeFromShape(x.shape);
+    NativeKernels.for(backend).run(
+      'clip',
+      [heapOffset(backend, x), heapOffset(backend, out), size, clipValueMin, clipValueMax],
+      size,
+    );
+    return out;
+  };
+  return [tf.ClipByValue, kernelFunc];
+}
+
 /** Rows summed sequentially per block before the pairwise tree (native/icganKernels.c). */
 export function reductionBlock(cols: number): number {
   return cols >= 4 ? 128 : 1024;
@@ -172,6 +191,8 @@ const swap = new KernelSwap(BACKEND, [
   binaryKernel(tf.Add),
   binaryKernel(tf.Sub),
   binaryKernel(tf.Multiply),
+  binaryKernel(tf.RealDiv),
+  clipKernel(),
   unaryKernel(tf.Square),
   unaryKernel(tf.Relu),
   unaryKernel(tf.LeakyRelu),

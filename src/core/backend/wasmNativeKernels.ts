@@ -24,6 +24,7 @@ export const NATIVE_KERNELS = [
   'binary_bcast',
   'binary_scalar',
   'unary',
+  'clip',
   'colsum_blocks',
   'colsum_blocks_prod',
   'colsum_tree',
