@@ -134,6 +134,32 @@ void clip(const float *x, float *out, int n, float lo, float hi, int part, int p
   }
 }
 
+// The 2×2, stride-2 'valid' average pool of an NHWC batch, summed as XNNPACK's pooling kernel
+// does (tfjs-wasm's AvgPool): each column of the window, then the two columns, then ·0.25.
+// Split on output rows.
+EXPORT(avg_pool2)
+void avg_pool2(const float *x, float *out, int batch, int h, int w, int c, int part, int parts) {
+  int oh = h / 2, ow = w / 2;
+  SPLIT(batch * oh, 1, part, parts, lo, hi)
+  v128_t quarter = wasm_f32x4_splat(0.25f);
+  for (int r = lo; r < hi; r++) {
+    const float *top = x + ((long)(r / oh) * h + 2 * (r % oh)) * w * c;
+    const float *bottom = top + (long)w * c;
+    float *o = out + (long)r * ow * c;
+    for (int px = 0; px < ow; px++) {
+      const float *tl = top + 2 * px * c, *tr = tl + c, *bl = bottom + 2 * px * c, *br = bl + c;
+      float *op = o + px * c;
+      int j = 0;
+      for (; j + 4 <= c; j += 4) {
+        v128_t left = wasm_f32x4_add(wasm_v128_load(tl + j), wasm_v128_load(bl + j));
+        v128_t right = wasm_f32x4_add(wasm_v128_load(tr + j), wasm_v128_load(br + j));
+        wasm_v128_store(op + j, wasm_f32x4_mul(wasm_f32x4_add(left, right), quarter));
+      }
+      for (; j < c; j++) op[j] = ((tl[j] + bl[j]) + (tr[j] + br[j])) * 0.25f;
+    }
+  }
+}
+
 enum { UN_SQUARE = 0, UN_RELU = 1, UN_LEAKY_RELU = 2, UN_TANH = 3, UN_NEG = 4 };
 
 // tanh of four lanes, within 1.3 ulp of the exact value (measured over [0, 12] in steps of 2e-4

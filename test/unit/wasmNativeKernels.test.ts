@@ -141,6 +141,25 @@ describe('wasm native kernels (native/icganKernels.c)', function () {
     }
   }
 
+  for (const [shape, size, stride, pad] of [
+    [[64, 32, 32, 3], 2, 2, 'valid'],
+    [[3, 9, 7, 5], 2, 2, 'valid'],
+    [[2, 4, 4, 16], 2, 2, 'valid'],
+    [[1, 2, 2, 1], 2, 2, 'valid'],
+    [[2, 9, 9, 3], 3, 3, 'valid'],
+    [[2, 8, 8, 4], 2, 2, 'same'],
+    [[2, 8, 8, 4], 2, 1, 'valid'],
+  ] as [number[], number, number, 'valid' | 'same'][]) {
+    it(`avgPool ${size}×${size}/${stride} ${pad} [${shape}]: equals the stock kernel`, function () {
+      const x = fixed(shape, 4) as tf.Tensor4D;
+      const ours = bothThreadings(() => tf.avgPool(x, size, stride, pad));
+      const stock = withStock(() => tf.avgPool(x, size, stride, pad));
+      assert.deepEqual(ours.shape, stock.shape);
+      assert.deepEqual(Array.from(ours.dataSync()), Array.from(stock.dataSync()));
+      tf.dispose([x, ours, stock]);
+    });
+  }
+
   it('div and clipByValue treat zeros, infinities, NaN and subnormals as the stock kernels', function () {
     const special = [0, -0, 1, -1, Infinity, -Infinity, NaN, 1e-40, -1e-40, 3e38, 0.5, 2];
     const a = tf.tensor1d(special.flatMap((v) => special.map(() => v)));

@@ -7,6 +7,8 @@
 //    sequentially in float32. Ours sums columns in place, in blocks added in a pairwise tree,
 //    which is both faster and more accurate (a sequential float32 sum over 16,384 rows loses
 //    ~1e-3 relative, which batch norm's backward pass, a difference of such sums, amplifies).
+//  - AvgPool 2×2 / 2 (the SimCLR encoder's input): XNNPACK, ~2 ms on [64, 32, 32, 3] where a
+//    3-channel pixel fills no SIMD lane; ours sums in XNNPACK's order, so bit-identical.
 //  - RealDiv: as Add/Sub/Multiply (the encoder's normalisations divide [B, …] by [B, 1]).
 //  - Square, Relu, LeakyRelu, Neg, ClipByValue: single-threaded in tfjs-wasm.
 //  - Tanh (the generator's output): std::tanh one element at a time in tfjs-wasm, ~1.1 ms per
@@ -145,6 +147,38 @@ function clipKernel(): Replacement {
   return [tf.ClipByValue, kernelFunc];
 }
 
+/** The 2×2 stride-2 'valid' NHWC average pool; other pools go to the stock kernel. */
+function avgPoolKernel(): Replacement {
+  const kernelFunc = (params: KernelParams): Info => {
+    const x = params.inputs['x'];
+    const { filterSize, strides, pad } = params.attrs as unknown as tf.AvgPoolAttrs;
+    const two = (v: number | [number, number]) =>
+      Array.isArray(v) ? v[0] === 2 && v[1] === 2 : v === 2;
+    if (
+      x === undefined ||
+      x.dtype !== 'float32' ||
+      x.shape.length !== 4 ||
+      !two(filterSize) ||
+      !two(strides) ||
+      pad !== 'valid'
+    ) {
+      return swap.runStock(tf.AvgPool, params);
+    }
+    const [batch, h, w, c] = x.shape as [number, number, number, number];
+    const backend = params.backend as BackendWasm;
+    const out = backend.makeOutput([batch, Math.floor(h / 2), Math.floor(w / 2), c], 'float32');
+    if (tf.util.sizeFromShape(out.shape) === 0) return out;
+    const size = tf.util.sizeFromShape(out.shape);
+    NativeKernels.for(backend).run(
+      'avg_pool2',
+      [heapOffset(backend, x), heapOffset(backend, out), batch, h, w, c],
+      size * 4,
+    );
+    return out;
+  };
+  return [tf.AvgPool, kernelFunc];
+}
+
 /** Rows summed sequentially per block before the pairwise tree (native/icganKernels.c). */
 export function reductionBlock(cols: number): number {
   return cols >= 4 ? 128 : 1024;
@@ -193,6 +227,7 @@ const swap = new KernelSwap(BACKEND, [
   binaryKernel(tf.Multiply),
   binaryKernel(tf.RealDiv),
   clipKernel(),
+  avgPoolKernel(),
   unaryKernel(tf.Square),
   unaryKernel(tf.Relu),
   unaryKernel(tf.LeakyRelu),

@@ -25,6 +25,7 @@ export const NATIVE_KERNELS = [
   'binary_scalar',
   'unary',
   'clip',
+  'avg_pool2',
   'colsum_blocks',
   'colsum_blocks_prod',
   'colsum_tree',
