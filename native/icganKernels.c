@@ -1280,3 +1280,58 @@ void bn_grad_input(const float *dxhat, const float *xhat, const float *m1, const
     for (; j < cols; j++) dx[at + j] = ((dxhat[at + j] - m1[j]) - xhat[at + j] * m2[j]) * rstd[j];
   }
 }
+
+// ---- augmentation ------------------------------------------------------------------------------
+
+// Row of the 'symmetric' mirror padding (edge pixel repeated) of an axis of n: padded index p.
+static inline int reflected(int p, int pad, int n) {
+  int i = p - pad;
+  if (i < 0) i = -i - 1;
+  if (i >= n) i = 2 * n - i - 1;
+  return i;
+}
+
+// Bilinear crops of each image b of an NHWC batch, mirror-padded by padY/padX without
+// materialising the padding: box b ([y1, x1, y2, x2] in the padded image's normalised
+// coordinates) resized to ch × cw (both > 1), pixels outside the padded image 0 — TensorFlow's
+// CropAndResize (as tfjs-wasm computes it, in float32) on the output of MirrorPad 'symmetric'.
+// Split on the n·ch output rows.
+EXPORT(crop_resize_reflect)
+void crop_resize_reflect(const float *img, const float *boxes, float *out, int n, int h, int w,
+                         int c, int padY, int padX, int ch, int cw, int part, int parts) {
+  int ph = h + 2 * padY, pw = w + 2 * padX;
+  SPLIT(n * ch, 1, part, parts, lo, hi)
+  for (int row = lo; row < hi; row++) {
+    int b = row / ch, y = row % ch;
+    const float *box = boxes + 4 * b;
+    float y1 = box[0], x1 = box[1], y2 = box[2], x2 = box[3];
+    float hs = (y2 - y1) * (float)(ph - 1) / (float)(ch - 1);
+    float ws = (x2 - x1) * (float)(pw - 1) / (float)(cw - 1);
+    float yin = y1 * (float)(ph - 1) + (float)y * hs;
+    float *o = out + (long)row * cw * c;
+    if (yin < 0.0f || yin > (float)(ph - 1)) {
+      for (int i = 0; i < cw * c; i++) o[i] = 0.0f;
+      continue;
+    }
+    int top = (int)__builtin_floorf(yin), bottom = (int)__builtin_ceilf(yin);
+    float ylerp = yin - (float)top;
+    const float *rt = img + ((long)b * h + reflected(top, padY, h)) * w * c;
+    const float *rb = img + ((long)b * h + reflected(bottom, padY, h)) * w * c;
+    for (int x = 0; x < cw; x++) {
+      float xin = x1 * (float)(pw - 1) + (float)x * ws;
+      float *op = o + x * c;
+      if (xin < 0.0f || xin > (float)(pw - 1)) {
+        for (int k = 0; k < c; k++) op[k] = 0.0f;
+        continue;
+      }
+      int left = (int)__builtin_floorf(xin), right = (int)__builtin_ceilf(xin);
+      float xlerp = xin - (float)left;
+      int l = reflected(left, padX, w) * c, r = reflected(right, padX, w) * c;
+      for (int k = 0; k < c; k++) {
+        float t = rt[l + k] + (rt[r + k] - rt[l + k]) * xlerp;
+        float bt = rb[l + k] + (rb[r + k] - rb[l + k]) * xlerp;
+        op[k] = t + (bt - t) * ylerp;
+      }
+    }
+  }
+}

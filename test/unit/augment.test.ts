@@ -11,6 +11,11 @@ import {
   type AugmentSettings,
 } from '../../src/core/features/featureSettings';
 import { Rng } from '../../src/core/random/rng';
+import {
+  registerWasmAugmentKernels,
+  unregisterWasmAugmentKernels,
+} from '../../src/core/backend/wasmAugmentKernels';
+import { threaded } from '../support/kernelChecks';
 
 /** Crop, flip and colour all switched off: the identity view. */
 const IDENTITY: AugmentSettings = {
@@ -132,6 +137,53 @@ describe('contrastive augmentations', function () {
     const falling = row.every((v, x) => x === 0 || v <= row[x - 1]!);
     assert.ok(!rising && !falling, `row ${Array.from(row)}`);
   });
+
+  // On wasm the crop is one kernel of ours (crop_resize_reflect) instead of MirrorPad +
+  // CropAndResize: the same views bit for bit, on one thread and split.
+  for (const [name, settings, shape] of [
+    ['the default views', DEFAULT_AUGMENT, [16, 16, 16, 3]],
+    [
+      'zoomed out to 1.7× (mirror padding), flips',
+      { ...DEFAULT_AUGMENT, cropScaleMin: 0.6, cropScaleMax: 1.7, flipProbability: 0.5 },
+      [9, 13, 11, 3],
+    ],
+    [
+      'zoomed out, grey images',
+      { ...DEFAULT_AUGMENT, cropScaleMin: 1.2, cropScaleMax: 2 },
+      [5, 7, 7, 1],
+    ],
+    [
+      'small crops',
+      { ...DEFAULT_AUGMENT, cropScaleMin: 0.08, cropScaleMax: 0.3, cropMaxAspect: 3 },
+      [6, 32, 32, 3],
+    ],
+  ] as [string, AugmentSettings, [number, number, number, number]][]) {
+    it(`${name} [${shape}]: the crop kernel gives MirrorPad + CropAndResize's views`, () => {
+      const images = tf.randomUniform(shape, -1, 1, 'float32', 3) as tf.Tensor4D;
+      const before = tf.memory().numTensors;
+      const views = (register: boolean) => {
+        if (register) registerWasmAugmentKernels();
+        else unregisterWasmAugmentKernels();
+        try {
+          return Array.from(augmentArray(images, 11, settings).data);
+        } finally {
+          registerWasmAugmentKernels();
+        }
+      };
+      const stock = views(false);
+      const single = threaded(Infinity, () => views(true));
+      const split = threaded(0, () => views(true));
+      assert.strictEqual(tf.memory().numTensors, before, 'tensors leaked');
+      images.dispose();
+      for (const [which, got] of [
+        ['one thread', single],
+        ['split', split],
+      ] as const) {
+        const at = got.findIndex((v, i) => !Object.is(v, stock[i]));
+        assert.strictEqual(at, -1, `${which}: element ${at} is ${got[at]}, stock ${stock[at]}`);
+      }
+    });
+  }
 
   it('colour jitter keeps grey pixels grey, and greyscale makes every pixel grey', () => {
     const greyRgb = tf.tidy(() => tf.tile(tf.mean(batch, 3, true), [1, 1, 1, 3])) as tf.Tensor4D;

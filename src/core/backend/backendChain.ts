@@ -23,6 +23,7 @@ import { registerWasmTileKernel } from './wasmTileKernel';
 import { registerWasmUpdateKernels } from './wasmUpdateKernels';
 import { registerWasmSpectralNormKernels } from './wasmSpectralNormKernels';
 import { registerWasmBatchNormKernels } from './wasmBatchNormKernels';
+import { registerWasmAugmentKernels } from './wasmAugmentKernels';
 import { takeFloats } from './tensorRead';
 import { NoGpuAdapter, registerWebgpu } from './webgpuBackend';
 import { findWasmPathPrefix } from './wasmPaths';
@@ -133,6 +134,7 @@ async function loadBackend(name: BackendName, attempts: BackendAttempt[]): Promi
         registerWasmUpdateKernels();
         registerWasmSpectralNormKernels();
         registerWasmBatchNormKernels();
+        registerWasmAugmentKernels();
         registerWasmLeakyGradKernel();
       }
       return activateWasm(attempts);

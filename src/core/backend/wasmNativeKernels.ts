@@ -50,6 +50,8 @@ export const NATIVE_KERNELS = [
   'bn_apply',
   'bn_grad_affine',
   'bn_grad_input',
+  // The contrastive encoder's crops (wasmAugmentKernels.ts).
+  'crop_resize_reflect',
 ] as const;
 export type NativeKernelName = (typeof NATIVE_KERNELS)[number];
 

@@ -7,7 +7,8 @@
  * whatever the probabilities, so a seed fixes the views and changing one probability does not
  * shift the stream of the others. The image work is two batch-wise tf ops: CropAndResize
  * (crop, resize and flip in one — a box with x1 > x2 samples mirrored; all of it runs on the
- * WASM backend) and one per-image 3×3 colour matrix.
+ * WASM backend, on one kernel of ours there: CROP_RESIZE_REFLECT) and one per-image 3×3 colour
+ * matrix.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../random/rng';
@@ -24,6 +25,22 @@ const RGB_TO_YIQ = [
 ] as const;
 
 type Mat3 = number[][];
+
+/**
+ * The views' crop as one kernel: inputs image [n, h, w, c] and boxes [n, 4] (box b crops image b,
+ * in the coordinates of the image mirror-padded by attrs.padY/padX, 'symmetric'); output the
+ * bilinear crops [n, cropHeight, cropWidth, c], 0 outside — exactly tf.mirrorPad followed by
+ * tf.image.cropAndResize, without the padded copy. Registered by some backends (wasm:
+ * src/core/backend/wasmAugmentKernels.ts); those two ops run elsewhere.
+ */
+export const CROP_RESIZE_REFLECT = 'IcganCropResizeReflect';
+
+export interface CropResizeReflectAttrs {
+  padY: number;
+  padX: number;
+  cropHeight: number;
+  cropWidth: number;
+}
 
 /** The random choices for each image of a batch; drawn in JS so a seed fixes them exactly. */
 export interface AugmentParams {
@@ -113,9 +130,7 @@ export function applyAugmentParams(
 ): tf.Tensor4D {
   const [n, , , channels] = images.shape;
   return tf.tidy(() => {
-    const boxIndices = tf.range(0, n, 1, 'int32') as tf.Tensor1D;
-    const { padded, boxes } = reflectForBoxes(images, p.boxes);
-    const cropped = tf.image.cropAndResize(padded, boxes, boxIndices, size, 'bilinear');
+    const cropped = crops(images, p.boxes, size);
     const unit = tf.mul(tf.add(cropped, 1), 0.5);
     const pixels = tf.reshape(unit, [n, -1, channels]) as tf.Tensor3D;
     const m = channels === 3 ? 3 : 1;
@@ -130,15 +145,51 @@ export function applyAugmentParams(
   });
 }
 
+/** Bilinear crops of the boxes, resized to `size`, from the image mirror-padded as they need. */
+function crops(images: tf.Tensor4D, boxes: Float32Array, size: [number, number]): tf.Tensor4D {
+  const [n] = images.shape;
+  const { padY, padX, moved } = reflection(images, boxes);
+  const boxTensor = tf.tensor2d(moved, [n, 4]);
+  if (
+    tf.getKernel(CROP_RESIZE_REFLECT, tf.getBackend()) !== undefined &&
+    size[0] > 1 &&
+    size[1] > 1
+  ) {
+    const attrs: CropResizeReflectAttrs = { padY, padX, cropHeight: size[0], cropWidth: size[1] };
+    return tf
+      .engine()
+      .runKernel(
+        CROP_RESIZE_REFLECT,
+        { image: images, boxes: boxTensor },
+        { ...attrs },
+      ) as tf.Tensor4D;
+  }
+  const padded =
+    padY === 0 && padX === 0
+      ? images
+      : tf.mirrorPad(
+          images,
+          [
+            [0, 0],
+            [padY, padY],
+            [padX, padX],
+            [0, 0],
+          ],
+          'symmetric',
+        );
+  const boxIndices = tf.range(0, n, 1, 'int32') as tf.Tensor1D;
+  return tf.image.cropAndResize(padded, boxTensor, boxIndices, size, 'bilinear');
+}
+
 /**
  * Boxes reaching outside the image sample a mirror-padded copy (a reflected border continues
  * backgrounds and textures more plausibly than a constant), with the boxes moved into its
  * coordinates. Padding is only as wide as this batch's boxes need.
  */
-function reflectForBoxes(
+function reflection(
   images: tf.Tensor4D,
   boxes: Float32Array,
-): { padded: tf.Tensor4D; boxes: tf.Tensor2D } {
+): { padY: number; padX: number; moved: Float32Array } {
   const [n, height, width] = images.shape;
   let overY = 0;
   let overX = 0;
@@ -158,17 +209,7 @@ function reflectForBoxes(
   // 'symmetric' padding can add at most one image side; settings keep boxes within that.
   const padY = Math.min(height, Math.ceil(overY * Math.max(1, height - 1)));
   const padX = Math.min(width, Math.ceil(overX * Math.max(1, width - 1)));
-  if (padY === 0 && padX === 0) return { padded: images, boxes: tf.tensor2d(boxes, [n, 4]) };
-  const padded = tf.mirrorPad(
-    images,
-    [
-      [0, 0],
-      [padY, padY],
-      [padX, padX],
-      [0, 0],
-    ],
-    'symmetric',
-  );
+  if (padY === 0 && padX === 0) return { padY, padX, moved: boxes };
   // Pixel coordinate u = v·(side − 1) moves to u + pad in a padded side of side + 2·pad.
   const moved = new Float32Array(boxes.length);
   const toPadded = (v: number, side: number, pad: number): number =>
@@ -177,7 +218,7 @@ function reflectForBoxes(
     const isY = i % 2 === 0;
     moved[i] = isY ? toPadded(boxes[i] ?? 0, height, padY) : toPadded(boxes[i] ?? 0, width, padX);
   }
-  return { padded, boxes: tf.tensor2d(moved, [n, 4]) };
+  return { padY, padX, moved };
 }
 
 /** s·I + (1 − s)·1·lumaᵀ: 1 is the identity, 0 maps every colour to its grey. */
