@@ -10,6 +10,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { CROP_RESIZE_REFLECT, type CropResizeReflectAttrs } from '../features/augment';
 import { heapOffset, NativeKernels } from './wasmNativeKernels';
+import { OwnKernels } from './ownKernels';
 
 type Info = tf.TensorInfo;
 type KernelParams = Parameters<tf.KernelFunc>[0];
@@ -46,20 +47,16 @@ function cropResizeReflect(params: KernelParams): Info {
   return out;
 }
 
-const CONFIG: tf.KernelConfig = {
-  kernelName: CROP_RESIZE_REFLECT,
-  backendName: BACKEND,
-  kernelFunc: cropResizeReflect as tf.KernelFunc,
-};
+const kernels = new OwnKernels(BACKEND, [
+  [CROP_RESIZE_REFLECT, cropResizeReflect as tf.KernelFunc],
+]);
 
 /** Registers the kernel for 'wasm'. Safe to call repeatedly. */
 export function registerWasmAugmentKernels(): void {
-  if (tf.getKernel(CROP_RESIZE_REFLECT, BACKEND) === undefined) tf.registerKernel(CONFIG);
+  kernels.register();
 }
 
 /** Removes it, so that the crop runs MirrorPad and CropAndResize (for comparisons). */
 export function unregisterWasmAugmentKernels(): void {
-  if (tf.getKernel(CROP_RESIZE_REFLECT, BACKEND) !== undefined) {
-    tf.unregisterKernel(CROP_RESIZE_REFLECT, BACKEND);
-  }
+  kernels.unregister();
 }

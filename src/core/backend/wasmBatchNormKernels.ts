@@ -14,6 +14,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BATCH_NORM, BATCH_NORM_GRAD, type BatchNormAttrs } from '../models/fusedBatchNorm';
 import { reductionBlock } from './wasmElementwiseKernels';
 import { heapOffset, NativeKernels } from './wasmNativeKernels';
+import { OwnKernels } from './ownKernels';
 
 type Info = tf.TensorInfo;
 type KernelParams = Parameters<tf.KernelFunc>[0];
@@ -170,23 +171,17 @@ function batchNormGrad(params: KernelParams): Info[] {
   return [dx, dgamma, dbeta];
 }
 
-const CONFIGS: tf.KernelConfig[] = [
-  { kernelName: BATCH_NORM, backendName: BACKEND, kernelFunc: batchNorm as tf.KernelFunc },
-  { kernelName: BATCH_NORM_GRAD, backendName: BACKEND, kernelFunc: batchNormGrad as tf.KernelFunc },
-];
+const kernels = new OwnKernels(BACKEND, [
+  [BATCH_NORM, batchNorm as tf.KernelFunc],
+  [BATCH_NORM_GRAD, batchNormGrad as tf.KernelFunc],
+]);
 
 /** Registers both kernels for 'wasm'. Safe to call repeatedly. */
 export function registerWasmBatchNormKernels(): void {
-  for (const c of CONFIGS) {
-    if (tf.getKernel(c.kernelName, BACKEND) === undefined) tf.registerKernel(c);
-  }
+  kernels.register();
 }
 
 /** Removes them, so that batch norm runs its composite ops (for comparisons). */
 export function unregisterWasmBatchNormKernels(): void {
-  for (const c of CONFIGS) {
-    if (tf.getKernel(c.kernelName, BACKEND) !== undefined) {
-      tf.unregisterKernel(c.kernelName, BACKEND);
-    }
-  }
+  kernels.unregister();
 }

@@ -7,6 +7,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { LEAKY_RELU_GRAD, type LeakyReluGradAttrs } from '../train/leakyReluGrad';
 import { heapOffset, NativeKernels } from './wasmNativeKernels';
+import { OwnKernels } from './ownKernels';
 
 type Info = tf.TensorInfo;
 type KernelParams = Parameters<tf.KernelFunc>[0];
@@ -35,20 +36,14 @@ function leakyReluGrad(params: KernelParams): Info {
   return out;
 }
 
-const CONFIG: tf.KernelConfig = {
-  kernelName: LEAKY_RELU_GRAD,
-  backendName: BACKEND,
-  kernelFunc: leakyReluGrad as tf.KernelFunc,
-};
+const kernels = new OwnKernels(BACKEND, [[LEAKY_RELU_GRAD, leakyReluGrad as tf.KernelFunc]]);
 
 /** Registers the fused LeakyRelu gradient for 'wasm'. Safe to call repeatedly. */
 export function registerWasmLeakyGradKernel(): void {
-  if (tf.getKernel(LEAKY_RELU_GRAD, BACKEND) === undefined) tf.registerKernel(CONFIG);
+  kernels.register();
 }
 
 /** Removes it, so that the stock composition runs (for comparisons). */
 export function unregisterWasmLeakyGradKernel(): void {
-  if (tf.getKernel(LEAKY_RELU_GRAD, BACKEND) !== undefined) {
-    tf.unregisterKernel(LEAKY_RELU_GRAD, BACKEND);
-  }
+  kernels.unregister();
 }

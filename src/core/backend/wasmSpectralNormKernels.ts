@@ -11,6 +11,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { SPECTRAL_NORM, SPECTRAL_NORM_GRAD } from '../models/spectralNorm';
 import { heapOffset, NativeKernels } from './wasmNativeKernels';
+import { OwnKernels } from './ownKernels';
 
 type Info = tf.TensorInfo;
 type KernelParams = Parameters<tf.KernelFunc>[0];
@@ -63,27 +64,17 @@ function spectralNormGrad(params: KernelParams): Info {
   return out;
 }
 
-const CONFIGS: tf.KernelConfig[] = [
-  { kernelName: SPECTRAL_NORM, backendName: BACKEND, kernelFunc: spectralNorm as tf.KernelFunc },
-  {
-    kernelName: SPECTRAL_NORM_GRAD,
-    backendName: BACKEND,
-    kernelFunc: spectralNormGrad as tf.KernelFunc,
-  },
-];
+const kernels = new OwnKernels(BACKEND, [
+  [SPECTRAL_NORM, spectralNorm as tf.KernelFunc],
+  [SPECTRAL_NORM_GRAD, spectralNormGrad as tf.KernelFunc],
+]);
 
 /** Registers both kernels for 'wasm'. Safe to call repeatedly. */
 export function registerWasmSpectralNormKernels(): void {
-  for (const c of CONFIGS) {
-    if (tf.getKernel(c.kernelName, BACKEND) === undefined) tf.registerKernel(c);
-  }
+  kernels.register();
 }
 
 /** Removes them, so that spectral norm runs its composite ops (for comparisons). */
 export function unregisterWasmSpectralNormKernels(): void {
-  for (const c of CONFIGS) {
-    if (tf.getKernel(c.kernelName, BACKEND) !== undefined) {
-      tf.unregisterKernel(c.kernelName, BACKEND);
-    }
-  }
+  kernels.unregister();
 }

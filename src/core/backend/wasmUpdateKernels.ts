@@ -13,6 +13,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { ADAM_UPDATE, type AdamUpdateAttrs } from '../train/adam';
 import { EMA_UPDATE, type EmaUpdateAttrs } from '../train/ema';
 import { heapOffset, NativeKernels } from './wasmNativeKernels';
+import { OwnKernels } from './ownKernels';
 
 type Info = tf.TensorInfo;
 type KernelParams = Parameters<tf.KernelFunc>[0];
@@ -89,23 +90,17 @@ function emaUpdate(params: KernelParams): Info {
   return out;
 }
 
-const CONFIGS: tf.KernelConfig[] = [
-  { kernelName: ADAM_UPDATE, backendName: BACKEND, kernelFunc: adamUpdate as tf.KernelFunc },
-  { kernelName: EMA_UPDATE, backendName: BACKEND, kernelFunc: emaUpdate as tf.KernelFunc },
-];
+const kernels = new OwnKernels(BACKEND, [
+  [ADAM_UPDATE, adamUpdate as tf.KernelFunc],
+  [EMA_UPDATE, emaUpdate as tf.KernelFunc],
+]);
 
 /** Registers the fused updates for 'wasm'. Safe to call repeatedly. */
 export function registerWasmUpdateKernels(): void {
-  for (const c of CONFIGS) {
-    if (tf.getKernel(c.kernelName, BACKEND) === undefined) tf.registerKernel(c);
-  }
+  kernels.register();
 }
 
 /** Removes them, so that Adam and the EMA run their composite ops (for comparisons). */
 export function unregisterWasmUpdateKernels(): void {
-  for (const c of CONFIGS) {
-    if (tf.getKernel(c.kernelName, BACKEND) !== undefined) {
-      tf.unregisterKernel(c.kernelName, BACKEND);
-    }
-  }
+  kernels.unregister();
 }
