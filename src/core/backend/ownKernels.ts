@@ -30,3 +30,22 @@ export class OwnKernels {
     }
   }
 }
+
+/**
+ * Input `name` of a call to one of our kernels, checked to be float32 and, given `size`, to have
+ * that many elements: the ops that call these kernels guarantee both, so a failure is their bug.
+ */
+export function float32Input(
+  kernel: string,
+  params: Parameters<tf.KernelFunc>[0],
+  name: string,
+  size?: number,
+): tf.TensorInfo {
+  const t = params.inputs[name];
+  if (t === undefined) throw new Error(`${kernel}: missing input '${name}'`);
+  if (t.dtype !== 'float32') throw new Error(`${kernel}: '${name}' is ${t.dtype}, not float32`);
+  if (size !== undefined && tf.util.sizeFromShape(t.shape) !== size) {
+    throw new Error(`${kernel}: '${name}' [${t.shape}] does not have ${size} elements`);
+  }
+  return t;
+}

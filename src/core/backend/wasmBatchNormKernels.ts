@@ -12,9 +12,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BATCH_NORM, BATCH_NORM_GRAD, type BatchNormAttrs } from '../models/fusedBatchNorm';
-import { reductionBlock } from './wasmElementwiseKernels';
+import { columnSums } from './wasmElementwiseKernels';
 import { heapOffset, NativeKernels } from './wasmNativeKernels';
-import { OwnKernels } from './ownKernels';
+import { float32Input, OwnKernels } from './ownKernels';
 
 type Info = tf.TensorInfo;
 type KernelParams = Parameters<tf.KernelFunc>[0];
@@ -30,16 +30,6 @@ interface Layout {
   perSample: boolean;
 }
 
-function input(kernel: string, params: KernelParams, name: string, size?: number): Info {
-  const t = params.inputs[name];
-  if (t === undefined) throw new Error(`${kernel}: missing input '${name}'`);
-  if (t.dtype !== 'float32') throw new Error(`${kernel}: '${name}' is ${t.dtype}, not float32`);
-  if (size !== undefined && tf.util.sizeFromShape(t.shape) !== size) {
-    throw new Error(`${kernel}: '${name}' [${t.shape}] does not have ${size} elements`);
-  }
-  return t;
-}
-
 function layoutOf(kernel: string, x: Info, gamma: Info, perSample: boolean): Layout {
   if (x.shape.length < 2) throw new Error(`${kernel}: x [${x.shape}] has no batch axis`);
   const cols = x.shape[x.shape.length - 1] as number;
@@ -52,41 +42,12 @@ function layoutOf(kernel: string, x: Info, gamma: Info, perSample: boolean): Lay
   return { rows, cols, batch, spatial: rows / batch, perSample };
 }
 
-/**
- * out = scale · Σ_rows x (or x∘y) per column, as wasmElementwiseKernels' Sum/Mean computes it:
- * the same blocks, the same pairwise tree.
- */
-function columnSums(
-  backend: BackendWasm,
-  x: Info,
-  y: Info | null,
-  out: Info,
-  rows: number,
-  cols: number,
-  scale: number,
-): void {
-  const native = NativeKernels.for(backend);
-  const block = reductionBlock(cols);
-  const blocks = Math.ceil(rows / block);
-  const partial = backend.makeOutput([blocks * cols], 'float32');
-  try {
-    const at = (t: Info) => heapOffset(backend, t);
-    if (y === null)
-      native.run('colsum_blocks', [at(x), at(partial), rows, cols, block], rows * cols);
-    else
-      native.run('colsum_blocks_prod', [at(x), at(y), at(partial), rows, cols, block], rows * cols);
-    native.run('colsum_tree', [at(partial), at(out), blocks, cols, scale], blocks * cols);
-  } finally {
-    backend.disposeData(partial.dataId);
-  }
-}
-
 function batchNorm(params: KernelParams): Info[] {
   const { epsilon, perSample } = params.attrs as unknown as BatchNormAttrs;
-  const x = input(BATCH_NORM, params, 'x');
-  const gamma = input(BATCH_NORM, params, 'gamma');
+  const x = float32Input(BATCH_NORM, params, 'x');
+  const gamma = float32Input(BATCH_NORM, params, 'gamma');
   const l = layoutOf(BATCH_NORM, x, gamma, perSample);
-  const beta = input(BATCH_NORM, params, 'beta', tf.util.sizeFromShape(gamma.shape));
+  const beta = float32Input(BATCH_NORM, params, 'beta', tf.util.sizeFromShape(gamma.shape));
   const backend = params.backend as BackendWasm;
   const native = NativeKernels.for(backend);
   const at = (t: Info) => heapOffset(backend, t);
@@ -121,12 +82,12 @@ function batchNorm(params: KernelParams): Info[] {
 
 function batchNormGrad(params: KernelParams): Info[] {
   const { perSample } = params.attrs as unknown as BatchNormAttrs;
-  const xhat = input(BATCH_NORM_GRAD, params, 'xhat');
-  const gamma = input(BATCH_NORM_GRAD, params, 'gamma');
+  const xhat = float32Input(BATCH_NORM_GRAD, params, 'xhat');
+  const gamma = float32Input(BATCH_NORM_GRAD, params, 'gamma');
   const l = layoutOf(BATCH_NORM_GRAD, xhat, gamma, perSample);
   const size = l.rows * l.cols;
-  const dy = input(BATCH_NORM_GRAD, params, 'dy', size);
-  const rstd = input(BATCH_NORM_GRAD, params, 'rstd', l.cols);
+  const dy = float32Input(BATCH_NORM_GRAD, params, 'dy', size);
+  const rstd = float32Input(BATCH_NORM_GRAD, params, 'rstd', l.cols);
   const backend = params.backend as BackendWasm;
   const native = NativeKernels.for(backend);
   const at = (t: Info) => heapOffset(backend, t);

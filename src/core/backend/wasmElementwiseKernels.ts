@@ -184,6 +184,37 @@ export function reductionBlock(cols: number): number {
   return cols >= 4 ? 128 : 1024;
 }
 
+/**
+ * out = scale · Σ_rows x (or of x∘y, each product rounded first) per column of x seen as
+ * [rows, cols]: blocks summed in SIMD, block sums added in a pairwise tree (native/icganKernels.c).
+ * The Sum/Mean replacements below and the fused batch norm (wasmBatchNormKernels.ts) share it, so
+ * their sums round alike.
+ */
+export function columnSums(
+  backend: BackendWasm,
+  x: Info,
+  y: Info | null,
+  out: Info,
+  rows: number,
+  cols: number,
+  scale: number,
+): void {
+  const native = NativeKernels.for(backend);
+  const block = reductionBlock(cols);
+  const blocks = Math.ceil(rows / block);
+  const partial = backend.makeOutput([blocks * cols], 'float32');
+  try {
+    const at = (t: Info) => heapOffset(backend, t);
+    if (y === null)
+      native.run('colsum_blocks', [at(x), at(partial), rows, cols, block], rows * cols);
+    else
+      native.run('colsum_blocks_prod', [at(x), at(y), at(partial), rows, cols, block], rows * cols);
+    native.run('colsum_tree', [at(partial), at(out), blocks, cols, scale], blocks * cols);
+  } finally {
+    backend.disposeData(partial.dataId);
+  }
+}
+
 function reductionKernel(name: typeof tf.Sum | typeof tf.Mean): Replacement {
   const kernelFunc = (params: KernelParams): Info => {
     const x = params.inputs['x'];
@@ -202,20 +233,7 @@ function reductionKernel(name: typeof tf.Sum | typeof tf.Mean): Replacement {
       ? x.shape.map((d, i) => (i < axes.length ? 1 : d))
       : x.shape.slice(axes.length);
     const out = backend.makeOutput(outShape, 'float32');
-    const block = reductionBlock(cols);
-    const blocks = Math.ceil(rows / block);
-    const partial = backend.makeOutput([blocks * cols], 'float32');
-    try {
-      const native = NativeKernels.for(backend);
-      const px = heapOffset(backend, x);
-      const pp = heapOffset(backend, partial);
-      native.run('colsum_blocks', [px, pp, rows, cols, block], rows * cols);
-      const scale = name === tf.Mean ? 1 / rows : 1;
-      const po = heapOffset(backend, out);
-      native.run('colsum_tree', [pp, po, blocks, cols, scale], blocks * cols);
-    } finally {
-      backend.disposeData(partial.dataId);
-    }
+    columnSums(backend, x, null, out, rows, cols, name === tf.Mean ? 1 / rows : 1);
     return out;
   };
   return [name, kernelFunc];

@@ -11,24 +11,16 @@ import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { SPECTRAL_NORM, SPECTRAL_NORM_GRAD } from '../models/spectralNorm';
 import { heapOffset, NativeKernels } from './wasmNativeKernels';
-import { OwnKernels } from './ownKernels';
+import { float32Input, OwnKernels } from './ownKernels';
 
 type Info = tf.TensorInfo;
 type KernelParams = Parameters<tf.KernelFunc>[0];
 
 const BACKEND = 'wasm';
 
-/** The named inputs, checked to be float32 of the given sizes (else a caller's bug). */
+/** The named inputs, checked to be float32 of the given sizes. */
 function inputs(kernel: string, params: KernelParams, sizes: Record<string, number>): Info[] {
-  return Object.entries(sizes).map(([name, size]) => {
-    const t = params.inputs[name];
-    if (t === undefined) throw new Error(`${kernel}: missing input '${name}'`);
-    if (t.dtype !== 'float32') throw new Error(`${kernel}: '${name}' is ${t.dtype}, not float32`);
-    if (tf.util.sizeFromShape(t.shape) !== size) {
-      throw new Error(`${kernel}: '${name}' [${t.shape}] does not have ${size} elements`);
-    }
-    return t;
-  });
+  return Object.entries(sizes).map(([name, size]) => float32Input(kernel, params, name, size));
 }
 
 /** W as the [n, m] matrix of the power iteration: m its last axis. */

@@ -13,28 +13,18 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { ADAM_UPDATE, type AdamUpdateAttrs } from '../train/adam';
 import { EMA_UPDATE, type EmaUpdateAttrs } from '../train/ema';
 import { heapOffset, NativeKernels } from './wasmNativeKernels';
-import { OwnKernels } from './ownKernels';
+import { float32Input, OwnKernels } from './ownKernels';
 
 type Info = tf.TensorInfo;
 type KernelParams = Parameters<tf.KernelFunc>[0];
 
 const BACKEND = 'wasm';
 
-/** The inputs by name, checked to be float32 and all of one size (else a caller's bug). */
+/** The inputs by name, checked to be float32 and all of the first one's size. */
 function float32Inputs(kernel: string, params: KernelParams, names: readonly string[]): Info[] {
-  const inputs = names.map((name) => {
-    const t = params.inputs[name];
-    if (t === undefined) throw new Error(`${kernel}: missing input '${name}'`);
-    if (t.dtype !== 'float32') throw new Error(`${kernel}: '${name}' is ${t.dtype}, not float32`);
-    return t;
-  });
-  const size = tf.util.sizeFromShape((inputs[0] as Info).shape);
-  for (const [i, t] of inputs.entries()) {
-    if (tf.util.sizeFromShape(t.shape) !== size) {
-      throw new Error(`${kernel}: '${names[i]}' [${t.shape}] is not the size of '${names[0]}'`);
-    }
-  }
-  return inputs;
+  const first = float32Input(kernel, params, names[0] as string);
+  const size = tf.util.sizeFromShape(first.shape);
+  return [first, ...names.slice(1).map((name) => float32Input(kernel, params, name, size))];
 }
 
 function adamUpdate(params: KernelParams): Info[] {
