@@ -111,3 +111,22 @@ export function itHasThreadsToSplitOver(): void {
     if (NativeKernels.for(tf.backend() as BackendWasm).threads < 2) this.skip();
   });
 }
+
+/**
+ * The kernels (names, one per call, tf.profile) that `f` runs with an own-kernel module registered
+ * and with it removed; it is registered again afterwards.
+ */
+export async function kernelsWithAndWithout(
+  module: { register(): void; unregister(): void },
+  f: () => void,
+): Promise<{ fused: string[]; composite: string[] }> {
+  const names = async () => (await tf.profile(f)).kernels.map((k) => k.name);
+  try {
+    module.register();
+    const fused = await names();
+    module.unregister();
+    return { fused, composite: await names() };
+  } finally {
+    module.register();
+  }
+}

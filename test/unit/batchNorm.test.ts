@@ -14,7 +14,7 @@ import {
 } from '../../src/core/backend/wasmBatchNormKernels';
 import { BATCH_NORM, BATCH_NORM_GRAD } from '../../src/core/models/fusedBatchNorm';
 import { fixedTensor, liveTensors } from '../support/fixedTensor';
-import { threaded } from '../support/kernelChecks';
+import { kernelsWithAndWithout, threaded } from '../support/kernelChecks';
 
 // Batch norm normalises with the batch statistics inside one op whose gradient is written out
 // (layers.ts batchNormalised). The reference is the plain autodiff formulation — moments,
@@ -225,24 +225,19 @@ describe('batch norm on its wasm kernels', function () {
     const p = params(16, 3);
     const x = tf.tidy(() => tf.variable(fixedTensor([8, 4, 4, 16], 61, 2), true));
     const cond = fixedTensor([8, 3], 62, 1) as tf.Tensor2D;
-    const count = async () =>
-      (
-        await tf.profile(() => {
-          const r = tf.variableGrads(
-            () =>
-              tf.sum(
-                conditionalBatchNorm(p, 'bn', x as tf.Tensor4D, cond, { kind: 'batch' }),
-              ) as tf.Scalar,
-            [x, ...p.values()],
-          );
-          tf.dispose([r.value, ...Object.values(r.grads)]);
-        })
-      ).kernels.map((k) => k.name);
-    registerWasmBatchNormKernels();
-    const fused = await count();
-    unregisterWasmBatchNormKernels();
-    const composite = await count();
-    registerWasmBatchNormKernels();
+    const { fused, composite } = await kernelsWithAndWithout(
+      { register: registerWasmBatchNormKernels, unregister: unregisterWasmBatchNormKernels },
+      () => {
+        const r = tf.variableGrads(
+          () =>
+            tf.sum(
+              conditionalBatchNorm(p, 'bn', x as tf.Tensor4D, cond, { kind: 'batch' }),
+            ) as tf.Scalar,
+          [x, ...p.values()],
+        );
+        tf.dispose([r.value, ...Object.values(r.grads)]);
+      },
+    );
     assert.ok(fused.includes(BATCH_NORM) && fused.includes(BATCH_NORM_GRAD), `${fused}`);
     assert.ok(!composite.includes(BATCH_NORM), `${composite}`);
     assert.ok(

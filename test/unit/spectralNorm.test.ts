@@ -11,6 +11,7 @@ import {
   spectralNormalised,
 } from '../../src/core/models/spectralNorm';
 import { fixedTensor, liveTensors } from '../support/fixedTensor';
+import { kernelsWithAndWithout } from '../support/kernelChecks';
 
 // spectralNormalised runs its power iteration off the tape and writes its gradient out. The
 // reference here is the plain autodiff formulation — the iteration taped, v and u behind a
@@ -198,24 +199,19 @@ describe('spectral normalisation on its wasm kernels', function () {
       ['w', w],
       ['u', u],
     ]);
-    const count = async () => {
-      const info = await tf.profile(() => {
+    const { fused, composite } = await kernelsWithAndWithout(
+      { register: registerWasmSpectralNormKernels, unregister: unregisterWasmSpectralNormKernels },
+      () => {
         const r = tf.variableGrads(() => tf.sum(spectralNormalised(p, 'w', 'u')) as tf.Scalar, [w]);
         tf.dispose([r.value, ...Object.values(r.grads)]);
-      });
-      return info.kernels.map((k) => k.name);
-    };
-    registerWasmSpectralNormKernels();
-    const fused = await count();
-    unregisterWasmSpectralNormKernels();
-    const composite = await count();
-    registerWasmSpectralNormKernels();
+      },
+    );
     assert.ok(fused.includes(SPECTRAL_NORM) && fused.includes(SPECTRAL_NORM_GRAD), `${fused}`);
     assert.ok(!composite.includes(SPECTRAL_NORM), `${composite}`);
     assert.ok(
       composite.length - fused.length >= 25,
       `${composite.length} → ${fused.length} kernels`,
     );
-    tf.dispose([w, u]);
+    tf.dispose([w, u, w0, u0]);
   });
 });
