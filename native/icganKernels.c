@@ -1124,10 +1124,7 @@ void spectral_norm(const float *w, const float *u, float *wn, float *u1, float *
   matmul(w, u1, wn, 1, 0, 0, n, 1, m, 0, 0, 0, 1);
   float s = whole_dot(wn, v, n);
   sigma[0] = s;
-  int size = n * m, i = 0;
-  v128_t vs = wasm_f32x4_splat(s);
-  for (; i + 4 <= size; i += 4) wasm_v128_store(wn + i, wasm_f32x4_div(wasm_v128_load(w + i), vs));
-  for (; i < size; i++) wn[i] = w[i] / s;
+  scalar_range(OP_DIV, w, s, wn, 0, 0, n * m);
 }
 
 // ∂L/∂W = dY/σ − (Σ dY∘W)/σ² · v·u1ᵀ, v and u1 held constant (Miyato et al.; PyTorch).

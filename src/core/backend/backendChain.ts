@@ -117,7 +117,8 @@ async function loadBackend(name: BackendName, attempts: BackendAttempt[]): Promi
     case 'wasm': {
       setWasmPaths(findWasmPathPrefix());
       // ICGAN_WASM_NATIVE=0 keeps tfjs-wasm's own element-wise kernels, its copying Identity and
-      // Cast, the composite Adam and EMA updates and the stock LeakyRelu gradient, sends every
+      // Cast, the composite Adam, EMA, spectral-norm and batch-norm ops, MirrorPad +
+      // CropAndResize for the encoder's views and the stock LeakyRelu gradient, sends every
       // matrix product to the stock kernel, the conv filter gradient and forward conv to XNNPACK
       // and the conv input gradient to XNNPACK's GEMM or conv (before/after comparisons).
       const native = process.env['ICGAN_WASM_NATIVE'] !== '0';

@@ -10,7 +10,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { CROP_RESIZE_REFLECT, type CropResizeReflectAttrs } from '../features/augment';
 import { heapOffset, NativeKernels } from './wasmNativeKernels';
-import { OwnKernels } from './ownKernels';
+import { float32Input, OwnKernels } from './ownKernels';
 
 type Info = tf.TensorInfo;
 type KernelParams = Parameters<tf.KernelFunc>[0];
@@ -18,19 +18,15 @@ type KernelParams = Parameters<tf.KernelFunc>[0];
 const BACKEND = 'wasm';
 
 function cropResizeReflect(params: KernelParams): Info {
-  const { image, boxes } = params.inputs as { image?: Info; boxes?: Info };
+  const image = float32Input(CROP_RESIZE_REFLECT, params, 'image');
   const { padY, padX, cropHeight, cropWidth } = params.attrs as unknown as CropResizeReflectAttrs;
-  if (image === undefined || image.dtype !== 'float32' || image.shape.length !== 4) {
-    throw new Error(`${CROP_RESIZE_REFLECT}: 'image' must be a float32 [n, h, w, c] batch`);
+  if (image.shape.length !== 4) {
+    throw new Error(
+      `${CROP_RESIZE_REFLECT}: 'image' [${image.shape}] is not an [n, h, w, c] batch`,
+    );
   }
   const [n, h, w, c] = image.shape as [number, number, number, number];
-  if (
-    boxes === undefined ||
-    boxes.dtype !== 'float32' ||
-    tf.util.sizeFromShape(boxes.shape) !== 4 * n
-  ) {
-    throw new Error(`${CROP_RESIZE_REFLECT}: 'boxes' must be float32 [${n}, 4]`);
-  }
+  const boxes = float32Input(CROP_RESIZE_REFLECT, params, 'boxes', 4 * n);
   if (cropHeight < 2 || cropWidth < 2 || padY > h || padX > w) {
     throw new Error(
       `${CROP_RESIZE_REFLECT}: crop ${cropHeight}×${cropWidth}, pad ${padY}/${padX} unsupported`,
