@@ -1278,6 +1278,103 @@ void bn_grad_input(const float *dxhat, const float *xhat, const float *m1, const
   }
 }
 
+// ---- minibatch standard deviation -------------------------------------------------------------
+//
+// D's minibatch std (src/core/models/minibatchStd.ts) over groups of g consecutive images of
+// x [B, HW, C], P = HW·C values per image. Every value is rounded as by the tfjs ops the op
+// replaces, in their order: tf.moments over the group axis and the mean over the positions run
+// on tfjs-wasm's Mean (a sequential float32 sum from 0, then divided by the count), the
+// gradient's sums on its Sum (the same), the sum over the group on Tile's gradient (added one by
+// one from 0) — and each element-wise step is one IEEE operation. So the results are those ops'
+// bit for bit. Split on whole groups.
+
+// mean and a = variance + ε [groups, P] per position of each group, sd = Σ_p √a / P, and
+// out [B, HW, C + 1] = x with sd appended to every pixel of the group's images.
+EXPORT(mbstd_forward)
+void mbstd_forward(const float *x, float *out, float *mean, float *a, int groups, int g, int hw,
+                   int c, float eps, int part, int parts) {
+  SPLIT(groups, 1, part, parts, lo, hi)
+  long P = (long)hw * c;
+  float fg = (float)g, fP = (float)P;
+  for (int n = lo; n < hi; n++) {
+    const float *xg = x + (long)n * g * P;
+    float *mg = mean + (long)n * P, *ag = a + (long)n * P;
+    float roots = 0.0f;
+    for (long p = 0; p < P; p++) {
+      float s = 0.0f;
+      for (int j = 0; j < g; j++) s += xg[(long)j * P + p];
+      float m = s / fg;
+      float v = 0.0f;
+      for (int j = 0; j < g; j++) {
+        float d = xg[(long)j * P + p] - m;
+        float sq = d * d;
+        v += sq;
+      }
+      float av = v / fg + eps;
+      mg[p] = m;
+      ag[p] = av;
+      roots += __builtin_sqrtf(av);
+    }
+    float sd = roots / fP;
+    for (int j = 0; j < g; j++) {
+      const float *xi = xg + (long)j * P;
+      float *oi = out + ((long)n * g + j) * hw * (c + 1);
+      for (int q = 0; q < hw; q++) {
+        const float *src = xi + (long)q * c;
+        float *dst = oi + (long)q * (c + 1);
+        int k = 0;
+        for (; k + 4 <= c; k += 4) wasm_v128_store(dst + k, wasm_v128_load(src + k));
+        for (; k < c; k++) dst[k] = src[k];
+        dst[c] = sd;
+      }
+    }
+  }
+}
+
+// ∂x [B, HW, C] from dy [B, HW, C + 1], x, and the forward's mean and a: dy's first C channels
+// plus the std's gradient through √a, the variance and the group mean.
+EXPORT(mbstd_grad)
+void mbstd_grad(const float *dy, const float *x, const float *mean, const float *a, float *dx,
+                int groups, int g, int hw, int c, int part, int parts) {
+  SPLIT(groups, 1, part, parts, lo, hi)
+  long P = (long)hw * c;
+  int c1 = c + 1;
+  float fg = (float)g, fP = (float)P;
+  for (int n = lo; n < hi; n++) {
+    // ∂sd: each image's sum over its appended channel, then the images' sums one by one.
+    float dsd = 0.0f;
+    for (int j = 0; j < g; j++) {
+      const float *dyi = dy + ((long)n * g + j) * hw * c1;
+      float s = 0.0f;
+      for (int q = 0; q < hw; q++) s += dyi[(long)q * c1 + c];
+      dsd += s;
+    }
+    float dr = dsd / fP;
+    const float *xg = x + (long)n * g * P;
+    const float *mg = mean + (long)n * P, *ag = a + (long)n * P;
+    for (int q = 0; q < hw; q++) {
+      for (int k = 0; k < c; k++) {
+        long p = (long)q * c + k;
+        float m = mg[p];
+        float twiceRoot = __builtin_sqrtf(ag[p]) * 2.0f;
+        float dsq = (dr / twiceRoot) / fg;
+        float total = 0.0f;
+        for (int j = 0; j < g; j++) {
+          float d2 = (xg[(long)j * P + p] - m) * 2.0f;
+          total += dsq * d2;
+        }
+        float dmean = -total / fg;
+        for (int j = 0; j < g; j++) {
+          float d2 = (xg[(long)j * P + p] - m) * 2.0f;
+          float ddiff = dsq * d2;
+          long b = (long)n * g + j;
+          dx[b * P + p] = dy[(b * hw + q) * c1 + k] + (ddiff + dmean);
+        }
+      }
+    }
+  }
+}
+
 // ---- augmentation ------------------------------------------------------------------------------
 
 // Row of the 'symmetric' mirror padding (edge pixel repeated) of an axis of n: padded index p.

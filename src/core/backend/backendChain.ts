@@ -23,6 +23,7 @@ import { registerWasmTileKernel } from './wasmTileKernel';
 import { registerWasmUpdateKernels } from './wasmUpdateKernels';
 import { registerWasmSpectralNormKernels } from './wasmSpectralNormKernels';
 import { registerWasmBatchNormKernels } from './wasmBatchNormKernels';
+import { registerWasmMinibatchStdKernels } from './wasmMinibatchStdKernels';
 import { registerWasmAugmentKernels } from './wasmAugmentKernels';
 import { takeFloats } from './tensorRead';
 import { NoGpuAdapter, registerWebgpu } from './webgpuBackend';
@@ -117,7 +118,7 @@ async function loadBackend(name: BackendName, attempts: BackendAttempt[]): Promi
     case 'wasm': {
       setWasmPaths(findWasmPathPrefix());
       // ICGAN_WASM_NATIVE=0 keeps tfjs-wasm's own element-wise kernels, its copying Identity and
-      // Cast, the composite Adam, EMA, spectral-norm and batch-norm ops, MirrorPad +
+      // Cast, the composite Adam, EMA, spectral-norm, batch-norm and minibatch-std ops, MirrorPad +
       // CropAndResize for the encoder's views and the stock LeakyRelu gradient, sends every
       // matrix product to the stock kernel, the conv filter gradient and forward conv to XNNPACK
       // and the conv input gradient to XNNPACK's GEMM or conv (before/after comparisons).
@@ -135,6 +136,7 @@ async function loadBackend(name: BackendName, attempts: BackendAttempt[]): Promi
         registerWasmUpdateKernels();
         registerWasmSpectralNormKernels();
         registerWasmBatchNormKernels();
+        registerWasmMinibatchStdKernels();
         registerWasmAugmentKernels();
         registerWasmLeakyGradKernel();
       }

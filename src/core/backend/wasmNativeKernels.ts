@@ -52,6 +52,9 @@ export const NATIVE_KERNELS = [
   'bn_grad_input',
   // The contrastive encoder's crops (wasmAugmentKernels.ts).
   'crop_resize_reflect',
+  // D's minibatch std and its gradient (wasmMinibatchStdKernels.ts).
+  'mbstd_forward',
+  'mbstd_grad',
 ] as const;
 export type NativeKernelName = (typeof NATIVE_KERNELS)[number];
 

@@ -5,6 +5,7 @@ import { conditionWidth, denseCondition, type ConditionSize } from './conditionI
 import type { Conditioning, GanModel, ImageShape } from './ganModel';
 import { batchNorm, conditionalBatchNorm, convDown, convUp, dense, type BnMode } from './layers';
 import { spectralNormalised } from './spectralNorm';
+import { appendMinibatchStd } from './minibatchStd';
 import { param, ParamBuilder, type TensorMap } from './paramStore';
 import { resolveDiscriminator } from './discriminatorOptions';
 import { hasConditionInput, needsInstances } from './modelCapabilities';
@@ -284,26 +285,6 @@ export class ConvGan implements GanModel {
       ...(this.classifierWeight > 0 ? { classLogits: dense(p, 'aux', phi) } : {}),
     };
   }
-}
-
-/**
- * Minibatch standard deviation (Karras et al. 2018): the per-feature std over a group of images,
- * averaged to one number and appended as a constant channel to the group's images. Without
- * batch norm in D (spectral norm) D otherwise judges every image on its own and cannot see that
- * G's samples look alike. Groups are consecutive images (`group`; 0 = the whole batch); training
- * draws a group's images with one condition — a class, an instance's neighbourhood — so the
- * statistic compares the variety within one condition, where a conditional G collapses first
- * (all "squares" green), rather than across a batch that mixes conditions. Real and fake batches
- * are discriminated separately, so the statistic never mixes them.
- */
-function appendMinibatchStd(h: tf.Tensor4D, group: number): tf.Tensor4D {
-  const [b, height, width, c] = h.shape;
-  const g = group > 0 && b % group === 0 ? group : b;
-  const grouped = tf.reshape(h, [b / g, g, height, width, c]);
-  const variance = tf.moments(grouped, 1).variance;
-  const sd = tf.mean(tf.sqrt(tf.add(variance, 1e-8)), [1, 2, 3]);
-  const perImage = tf.reshape(tf.tile(tf.reshape(sd, [b / g, 1]), [1, g]), [b, 1, 1, 1]);
-  return tf.concat([h, tf.mul(tf.ones([b, height, width, 1]), perImage) as tf.Tensor4D], 3);
 }
 
 /**
