@@ -9,11 +9,15 @@ import {
   registerWasmTileKernel,
   unregisterWasmTileKernel,
 } from '../../src/core/backend/wasmTileKernel';
+import {
+  registerWasmPadKernel,
+  unregisterWasmPadKernel,
+} from '../../src/core/backend/wasmPadKernel';
 import { liveTensors } from '../support/fixedTensor';
 
 // The wasm kernels registered next to the threaded build: BatchMatMul, which sends small and
 // batched products to our own kernel and larger transposed ones to XNNPACK, and a block-copy
-// Tile. Both are compared with the stock wasm kernels they replace (and matMul with the cpu
+// Tile, and a PadV2 for small pads. All are compared with the stock wasm kernels they replace (and matMul with the cpu
 // backend) on the backend as initBackend sets it up.
 
 /** A fixed pseudo-random tensor. */
@@ -56,7 +60,7 @@ function assertClose(actual: tf.Tensor, expected: tf.Tensor, what: string, rel =
   }
 }
 
-describe('wasm kernels (BatchMatMul, Tile)', function () {
+describe('wasm kernels (BatchMatMul, Tile, PadV2)', function () {
   this.timeout(300_000);
   let found: string | undefined;
   before(async () => {
@@ -176,5 +180,80 @@ describe('wasm kernels (BatchMatMul, Tile)', function () {
       ours.forEach((g, i) => assertClose(g, stock[i] as tf.Tensor, `gradient ${i}`, 1e-6));
       tf.dispose([x, scale, offset, ...ours, ...stock]);
     });
+  });
+  describe('PadV2', function () {
+    const cases: [number[], [number, number][], number][] = [
+      [
+        [32, 4],
+        [
+          [0, 32],
+          [0, 0],
+        ],
+        0,
+      ], // the gradient of slicing D's real half's class logits
+      [[32], [[32, 0]], 0],
+      [
+        [3, 5],
+        [
+          [1, 2],
+          [3, 0],
+        ],
+        1.5,
+      ],
+      [
+        [2, 3, 4, 5],
+        [
+          [0, 0],
+          [1, 1],
+          [0, 2],
+          [0, 0],
+        ],
+        -2,
+      ],
+      [
+        [2, 3, 4],
+        [
+          [0, 0],
+          [0, 0],
+          [0, 0],
+        ],
+        7,
+      ],
+      [
+        [1, 1, 1],
+        [
+          [2, 0],
+          [0, 3],
+          [1, 1],
+        ],
+        3.25,
+      ],
+      [
+        [64, 32, 32, 3],
+        [
+          [0, 0],
+          [4, 4],
+          [4, 4],
+          [0, 0],
+        ],
+        0,
+      ], // large: the stock kernel
+    ];
+    for (const [shape, paddings, value] of cases) {
+      it(`[${shape}] padded ${JSON.stringify(paddings)} with ${value}: equals the stock kernel`, function () {
+        const x = fixed(shape, 9);
+        const live = liveTensors();
+        const ours = tf.pad(x, paddings, value);
+        assert.equal(liveTensors(), live + 2);
+        const stock = withStock(unregisterWasmPadKernel, registerWasmPadKernel, () =>
+          tf.pad(x, paddings, value),
+        );
+        assert.deepEqual(ours.shape, stock.shape);
+        const [a, b] = [ours.dataSync(), stock.dataSync()];
+        const at = Array.from(a).findIndex((v, i) => !Object.is(v, b[i]));
+        assert.equal(at, -1, `element ${at}: ${a[at]}, stock ${b[at]}`);
+        tf.dispose([x, ours, stock]);
+      });
+    }
   });
 });

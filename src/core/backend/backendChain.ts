@@ -24,6 +24,7 @@ import { registerWasmUpdateKernels } from './wasmUpdateKernels';
 import { registerWasmSpectralNormKernels } from './wasmSpectralNormKernels';
 import { registerWasmBatchNormKernels } from './wasmBatchNormKernels';
 import { registerWasmMinibatchStdKernels } from './wasmMinibatchStdKernels';
+import { registerWasmPadKernel } from './wasmPadKernel';
 import { registerWasmAugmentKernels } from './wasmAugmentKernels';
 import { takeFloats } from './tensorRead';
 import { NoGpuAdapter, registerWebgpu } from './webgpuBackend';
@@ -130,6 +131,7 @@ async function loadBackend(name: BackendName, attempts: BackendAttempt[]): Promi
       });
       registerWasmMatMulKernel({ native });
       registerWasmTileKernel();
+      registerWasmPadKernel();
       if (native) {
         registerWasmAliasKernels();
         registerWasmElementwiseKernels();
