@@ -112,7 +112,7 @@ function check(aShape: number[], bShape: number[], ta: boolean, tb: boolean, see
 
 describe('wasm small-product BatchMatMul (native/icganKernels.c matmul)', function () {
   this.timeout(300_000);
-  let limit = 0;
+  let limit: number | null = null;
   onWasmBackend(
     // Every product here on our kernel, whatever its size.
     () => (limit = setNativeMatMulMaxWork(Infinity)),
@@ -183,7 +183,7 @@ describe('wasm small-product BatchMatMul (native/icganKernels.c matmul)', functi
   describe('routing', function () {
     const attrs = { transposeA: false, transposeB: true };
     it('sends batch-1 products above the limit to XNNPACK, batched ones never', function () {
-      const previous = setNativeMatMulMaxWork(1 << 20);
+      const previous = setNativeMatMulMaxWork(null);
       const big = [fixed([128, 128], 1), fixed([130, 128], 2)];
       const small = [fixed([64, 128], 3), fixed([128, 128], 4)];
       const batched = [fixed([2, 128, 128], 5), fixed([2, 128, 128], 6)];
@@ -206,6 +206,36 @@ describe('wasm small-product BatchMatMul (native/icganKernels.c matmul)', functi
       } finally {
         setNativeMatMulMaxWork(previous);
         tf.dispose([...big, ...small, ...batched]);
+      }
+    });
+
+    it('keeps untransposed-B products to 2^22 on ours, which equals XNNPACK bit for bit', function () {
+      const previous = setNativeMatMulMaxWork(null);
+      const plain = { transposeA: false, transposeB: false };
+      const cases: [number[], number[], boolean][] = [
+        [[32, 64], [64, 1024], false], // G's dense layer in the demo
+        [[32, 64], [32, 1024], true], // its weight gradient, xᵀ·dy
+        [[64, 128], [128, 512], false], // 2^22
+      ];
+      try {
+        for (const [aShape, bShape, ta] of cases) {
+          const [a, b] = [fixed(aShape, 7), fixed(bShape, 8)];
+          const attrs = { transposeA: ta, transposeB: false };
+          assert.notEqual(planNative(a, b, attrs), null, `[${aShape}]·[${bShape}] on ours`);
+          const ours = tf.matMul(a, b, ta, false);
+          setNativeMatMulMaxWork(0);
+          const xnn = tf.matMul(a, b, ta, false);
+          setNativeMatMulMaxWork(null);
+          const [o, x] = [ours.dataSync(), xnn.dataSync()];
+          const at = o.findIndex((v, i) => v !== x[i]);
+          assert.equal(at, -1, `[${aShape}]·[${bShape}] element ${at}: ${o[at]}, XNNPACK ${x[at]}`);
+          tf.dispose([a, b, ours, xnn]);
+        }
+        const [a, b] = [fixed([64, 128], 9), fixed([128, 1024], 10)];
+        assert.equal(planNative(a, b, plain), null, '2^23 goes to XNNPACK');
+        tf.dispose([a, b]);
+      } finally {
+        setNativeMatMulMaxWork(previous);
       }
     });
 

@@ -25,24 +25,35 @@ type KernelParams = Parameters<tf.KernelFunc>[0];
 const BACKEND = 'wasm';
 
 /**
- * Batch-1 products of at most this many multiply-adds (m·n·k) run on our kernel, larger ones on
- * XNNPACK. Measured on the 2-core machine (2 threads) in isolation: ours 2–50× faster up to
- * 2^18, about even at 2^20 (64–150 µs each way), XNNPACK up to 2× faster from 2^21 without a
- * transpose; in a demo training step the products up to 2^20 cost 4–8 ms with ours against
- * 24 ms on XNNPACK.
+ * Batch-1 products with transposeB of at most this many multiply-adds (m·n·k) run on our kernel,
+ * larger ones on XNNPACK. Measured on the 2-core machine (2 threads) in isolation: ours 2–50×
+ * faster up to 2^18, about even at 2^20 (64–150 µs each way), XNNPACK up to 2× faster from 2^21
+ * without a transpose; in a demo training step the products up to 2^20 cost 4–8 ms with ours
+ * against 24 ms on XNNPACK.
  */
 const NATIVE_MAX_WORK = 1 << 20;
-let nativeMaxWork = NATIVE_MAX_WORK;
+
+/**
+ * The bound without transposeB. Ours then sums each output over k in order, as XNNPACK's GEMM
+ * does — the same bits (test/unit/wasmSmallMatMul.test.ts) — and inside a training step
+ * XNNPACK's pool has gone to sleep between calls: the demo's 2^21 products (G's dense layer and
+ * its weight gradient) took 0.55–0.6 ms there against ~0.4 ms on ours.
+ */
+const IN_ORDER_MAX_WORK = 1 << 22;
+
+/** A bound that replaces both (tests), or null. */
+let forcedMaxWork: number | null = null;
 let nativeEnabled = true;
 
 /**
- * Sets the size (m·n·k) up to which batch-1 products run on our kernel (0: none, Infinity: all;
- * tests use both); returns the previous value. Default {@link NATIVE_MAX_WORK}. Batched products
- * always do: the stock kernel's loop for them is scalar.
+ * Sets the size (m·n·k) up to which every batch-1 product runs on our kernel (0: none, Infinity:
+ * all; tests use both), or null for the defaults ({@link NATIVE_MAX_WORK} with transposeB,
+ * {@link IN_ORDER_MAX_WORK} without); returns the previous setting. Batched products always
+ * run on ours: the stock kernel's loop for them is scalar.
  */
-export function setNativeMatMulMaxWork(work: number): number {
-  const previous = nativeMaxWork;
-  nativeMaxWork = work;
+export function setNativeMatMulMaxWork(work: number | null): number | null {
+  const previous = forcedMaxWork;
+  forcedMaxWork = work;
   return previous;
 }
 
@@ -131,7 +142,8 @@ export function planNative(a: Info, b: Info, attrs: tf.BatchMatMulAttrs): Native
   // Either the batch axes line up one to one or one operand is a single matrix; other broadcasts
   // (e.g. [2, 1] against [1, 3]) are not a stride.
   if ((batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1)) return null;
-  if (!nativeEnabled || (batch === 1 && m * n * k > nativeMaxWork)) return null;
+  const bound = forcedMaxWork ?? (attrs.transposeB === true ? NATIVE_MAX_WORK : IN_ORDER_MAX_WORK);
+  if (!nativeEnabled || (batch === 1 && m * n * k > bound)) return null;
   return {
     m,
     n,
