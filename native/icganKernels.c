@@ -844,6 +844,24 @@ INLINE void cf_tile(ConvWindow g, const float *w, float *y, int np, int nv) {
   tile_store(acc, y, g.co, np, nv);
 }
 
+// cf_tile for a tile whose every tap is inside x: a kernel row's taps are then KW·C consecutive
+// floats of x per pixel and KW·C consecutive rows of W, walked as one loop in cf_tile's (kx, c)
+// order — the same sums — without a bounds check or a pointer per tap (3-channel images have 3
+// multiply-adds per tap).
+INLINE void cf_tile_inside(ConvWindow g, const float *w, float *y, int np, int nv) {
+  v128_t acc[4][2];
+  tile_zero(acc, np, nv);
+  int run = g.kw * g.c;
+  long step = (long)g.sw * g.c;
+  for (int ky = 0; ky < g.kh; ky++) {
+    const float *p0 = g.xb + ((long)(g.iy0 + ky) * g.wd + g.ix0) * g.c;
+    const float *wr = w + (long)ky * run * g.co;
+    for (int i = 0; i < run; i++, wr += g.co)
+      tile_madd(acc, p0, p0 + step, p0 + 2 * step, p0 + 3 * step, i, wr, np, nv);
+  }
+  tile_store(acc, y, g.co, np, nv);
+}
+
 // The output channels left over after the 4-wide blocks, in scalars (same order of summation).
 static void cf_tail(ConvWindow g, const float *w, float *y, int np, int cols) {
   for (int j = 0; j < np; j++) {
@@ -861,7 +879,8 @@ static void cf_tail(ConvWindow g, const float *w, float *y, int np, int cols) {
   }
 }
 
-#define CF_TILE(np, nv) cf_tile(g, w + o, yo + o, np, nv)
+#define CF_TILE(np, nv)                                                                      \
+  (inside ? cf_tile_inside(g, w + o, yo + o, np, nv) : cf_tile(g, w + o, yo + o, np, nv))
 
 // y [B, OH, OW, O] from x [B, H, W, C] and w [KH, KW, C, O]. Split on the B·OH output rows.
 EXPORT(conv2d_forward)
@@ -877,6 +896,7 @@ void conv2d_forward(const float *x, const float *w, float *y, const float *zeros
       ConvWindow g = {x + (long)b * h * wd * c, zeros, h, wd, c, co, kh, kw, sw,
                       oy * sh - padt, ox0 * sw - padl};
       float *yo = yrow + (long)ox0 * co;
+      int inside = g.iy0 >= 0 && g.iy0 + kh <= h && g.ix0 >= 0 && g.ix0 + (np - 1) * sw + kw <= wd;
       int o = 0;
       for (; o + 8 <= co; o += 8) {
         if (np == 4) CF_TILE(4, 2);
