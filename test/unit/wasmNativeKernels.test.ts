@@ -14,7 +14,11 @@ import {
   registerWasmConvKernels,
   unregisterWasmConvKernels,
 } from '../../src/core/backend/wasmConvKernels';
-import { NativeKernels } from '../../src/core/backend/wasmNativeKernels';
+import {
+  NativeKernels,
+  setParallelMinElements,
+  setPoolSpinMicroseconds,
+} from '../../src/core/backend/wasmNativeKernels';
 import { type BackendWasm, getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { fixedTensor, liveTensors } from '../support/fixedTensor';
 import { bothThreadings } from '../support/kernelChecks';
@@ -94,6 +98,35 @@ describe('wasm native kernels (native/icganKernels.c)', function () {
 
   it('uses as many threads as the backend', function () {
     assert.equal(NativeKernels.for(tf.backend() as BackendWasm).threads, getThreadsCount());
+  });
+
+  it('gives the same results with the pool polling between calls or sleeping', function () {
+    // Back-to-back threaded calls, each reading the previous one's output: a worker that ran a
+    // stale call, or missed one, would change the chain.
+    const chain = (): number[] => {
+      const out = tf.tidy(() => {
+        let h = fixed([64, 512], 31);
+        for (let i = 0; i < 40; i++) h = tf.tanh(tf.add(tf.mul(h, 1.01), 0.003 * i));
+        return h;
+      });
+      const values = Array.from(out.dataSync());
+      out.dispose();
+      return values;
+    };
+    const parallelMin = setParallelMinElements(0);
+    const spin = setPoolSpinMicroseconds(0);
+    try {
+      const sleeping = chain();
+      setPoolSpinMicroseconds(300);
+      const polling = chain();
+      setParallelMinElements(Infinity);
+      const single = chain();
+      assert.deepEqual(polling, sleeping);
+      assert.deepEqual(polling, single);
+    } finally {
+      setPoolSpinMicroseconds(spin);
+      setParallelMinElements(parallelMin);
+    }
   });
 
   it('leaves an inner-axis reduction to the stock kernel', function () {
