@@ -1,0 +1,111 @@
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { initBackend } from '../../src/core/backend/backendChain';
+import { resolveConfig } from '../../src/core/config/loadConfig';
+import { createShapesDataset } from '../../src/core/data/shapesDataset';
+import { TrainingSession } from '../../src/core/train/trainingSession';
+import {
+  registerWasmBatchNormKernels,
+  unregisterWasmBatchNormKernels,
+} from '../../src/core/backend/wasmBatchNormKernels';
+import {
+  registerWasmSpectralNormKernels,
+  unregisterWasmSpectralNormKernels,
+} from '../../src/core/backend/wasmSpectralNormKernels';
+import {
+  registerWasmMinibatchStdKernels,
+  unregisterWasmMinibatchStdKernels,
+} from '../../src/core/backend/wasmMinibatchStdKernels';
+import {
+  registerWasmPadKernel,
+  unregisterWasmPadKernel,
+} from '../../src/core/backend/wasmPadKernel';
+import { setNativeMatMulMaxWork } from '../../src/core/backend/wasmMatMulKernel';
+import { setPoolSpinMicroseconds } from '../../src/core/backend/wasmNativeKernels';
+import { liveTensors } from '../support/fixedTensor';
+
+// The kernels that replace composite ops or move work between kernels without changing a
+// rounding — batch norm, spectral norm and minibatch std as one kernel each way, the small-pad
+// PadV2, the untransposed products kept off XNNPACK, the pool's polling — are claimed
+// bit-identical, so whole training steps of the demo's kind of model (spectral-norm D with
+// minibatch std in groups and a class head, conditional batch norm in G) must give the same
+// losses and the same weights to the last bit with each of them on or off.
+
+async function train(): Promise<number[]> {
+  const cfg = resolveConfig(
+    {
+      seed: 7,
+      // The demo's sizes: G's dense layer is a 2^21 product, D's activations reach the pool.
+      data: { source: 'shapes', count: 256, resolution: 32 },
+      model: {
+        type: 'cgan',
+        zDim: 64,
+        gWidth: 16,
+        dWidth: 16,
+        embedDim: 32,
+        dNorm: 'spectral',
+        dMinibatchStd: true,
+        groupSize: 4,
+        auxClassifier: 1,
+      },
+      training: { batchSize: 32, loss: 'hinge' },
+    },
+    path.join(__dirname, 'bits.icgan.json'),
+  );
+  const session = new TrainingSession(cfg, createShapesDataset(cfg.data as never));
+  const out: number[] = [];
+  try {
+    for (let i = 0; i < 3; i++) {
+      const s = await session.trainStep();
+      out.push(s.dLoss, s.gLoss, s.dReal, s.dFake);
+    }
+    for (const map of [session.model.generatorParams, session.model.discriminatorParams]) {
+      for (const v of map.values()) out.push(...v.dataSync());
+    }
+  } finally {
+    session.dispose();
+  }
+  return out;
+}
+
+describe('whole training steps with and without the bit-identical kernels', function () {
+  this.timeout(300_000);
+  before(async () => {
+    await initBackend('wasm');
+  });
+
+  const variants: [string, () => void, () => void][] = [
+    ['batch norm', unregisterWasmBatchNormKernels, registerWasmBatchNormKernels],
+    ['spectral norm', unregisterWasmSpectralNormKernels, registerWasmSpectralNormKernels],
+    ['minibatch std', unregisterWasmMinibatchStdKernels, registerWasmMinibatchStdKernels],
+    ['small pads', unregisterWasmPadKernel, registerWasmPadKernel],
+    [
+      'untransposed products to 2^22',
+      () => setNativeMatMulMaxWork(1 << 20),
+      () => setNativeMatMulMaxWork(null),
+    ],
+    ['pool polling', () => setPoolSpinMicroseconds(0), () => setPoolSpinMicroseconds(300)],
+  ];
+
+  let reference: number[] = [];
+  before(async () => {
+    reference = await train();
+  });
+
+  for (const [name, off, on] of variants) {
+    it(`${name} off: the same losses and weights, bit for bit, no leaks`, async function () {
+      const live = liveTensors();
+      off();
+      let got: number[];
+      try {
+        got = await train();
+      } finally {
+        on();
+      }
+      assert.equal(liveTensors(), live, 'no leaked tensors');
+      assert.equal(got.length, reference.length);
+      const at = got.findIndex((v, i) => !Object.is(v, reference[i]));
+      assert.equal(at, -1, `value ${at}: ${got[at]}, with the kernel ${reference[at]}`);
+    });
+  }
+});
