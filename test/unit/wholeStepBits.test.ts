@@ -20,16 +20,25 @@ import {
   registerWasmPadKernel,
   unregisterWasmPadKernel,
 } from '../../src/core/backend/wasmPadKernel';
+import {
+  registerWasmUpdateKernels,
+  unregisterWasmUpdateKernels,
+} from '../../src/core/backend/wasmUpdateKernels';
+import {
+  registerWasmLeakyGradKernel,
+  unregisterWasmLeakyGradKernel,
+} from '../../src/core/backend/wasmLeakyGradKernel';
 import { setNativeMatMulMaxWork } from '../../src/core/backend/wasmMatMulKernel';
 import { setPoolSpinMicroseconds } from '../../src/core/backend/wasmNativeKernels';
 import { liveTensors } from '../support/fixedTensor';
 
 // The kernels that replace composite ops or move work between kernels without changing a
-// rounding — batch norm, spectral norm and minibatch std as one kernel each way, the small-pad
+// rounding — batch norm, spectral norm and minibatch std as one kernel each way, the Adam and EMA
+// updates, the LeakyReLU gradient, the small-pad
 // PadV2, the untransposed products kept off XNNPACK, the pool's polling — are claimed
 // bit-identical, so whole training steps of the demo's kind of model (spectral-norm D with
 // minibatch std in groups and a class head, conditional batch norm in G) must give the same
-// losses and the same weights to the last bit with each of them on or off.
+// losses, weights and EMA weights to the last bit with each of them on or off.
 
 async function train(): Promise<number[]> {
   const cfg = resolveConfig(
@@ -59,7 +68,8 @@ async function train(): Promise<number[]> {
       const s = await session.trainStep();
       out.push(s.dLoss, s.gLoss, s.dReal, s.dFake);
     }
-    for (const map of [session.model.generatorParams, session.model.discriminatorParams]) {
+    const { generatorParams, discriminatorParams } = session.model;
+    for (const map of [generatorParams, discriminatorParams, session.ema]) {
       for (const v of map.values()) out.push(...v.dataSync());
     }
   } finally {
@@ -78,6 +88,8 @@ describe('whole training steps with and without the bit-identical kernels', func
     ['batch norm', unregisterWasmBatchNormKernels, registerWasmBatchNormKernels],
     ['spectral norm', unregisterWasmSpectralNormKernels, registerWasmSpectralNormKernels],
     ['minibatch std', unregisterWasmMinibatchStdKernels, registerWasmMinibatchStdKernels],
+    ['Adam and EMA updates', unregisterWasmUpdateKernels, registerWasmUpdateKernels],
+    ['the LeakyReLU gradient', unregisterWasmLeakyGradKernel, registerWasmLeakyGradKernel],
     ['small pads', unregisterWasmPadKernel, registerWasmPadKernel],
     [
       'untransposed products to 2^22',
