@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { initBackend } from '../../src/core/backend/backendChain';
-import { resolveConfig } from '../../src/core/config/loadConfig';
+import { loadConfigFile } from '../../src/core/config/loadConfig';
 import { createShapesDataset } from '../../src/core/data/shapesDataset';
 import { TrainingSession } from '../../src/core/train/trainingSession';
 import {
@@ -34,34 +34,20 @@ import { liveTensors } from '../support/fixedTensor';
 
 // The kernels that replace composite ops or move work between kernels without changing a
 // rounding — batch norm, spectral norm and minibatch std as one kernel each way, the Adam and EMA
-// updates, the LeakyReLU gradient, the small-pad
-// PadV2, the untransposed products kept off XNNPACK, the pool's polling — are claimed
-// bit-identical, so whole training steps of the demo's kind of model (spectral-norm D with
-// minibatch std in groups and a class head, conditional batch norm in G) must give the same
-// losses, weights and EMA weights to the last bit with each of them on or off.
+// updates, the LeakyReLU gradient, the small-pad PadV2, the untransposed products kept off
+// XNNPACK, the pool's polling — are claimed bit-identical, so whole training steps of the demo
+// (spectral-norm D with minibatch std in groups and a class head, conditional batch norm in G)
+// must give the same losses, weights and EMA weights to the last bit with each of them on or off.
+
+/** The demo's config (its model, loss, optimiser and batch) on a few hundred images. */
+const DEMO = path.join(__dirname, '..', '..', 'examples', 'shapes-cgan.icgan.json');
 
 async function train(): Promise<number[]> {
-  const cfg = resolveConfig(
-    {
-      seed: 7,
-      // The demo's sizes: G's dense layer is a 2^21 product, D's activations reach the pool.
-      data: { source: 'shapes', count: 256, resolution: 32 },
-      model: {
-        type: 'cgan',
-        zDim: 64,
-        gWidth: 16,
-        dWidth: 16,
-        embedDim: 32,
-        dNorm: 'spectral',
-        dMinibatchStd: true,
-        groupSize: 4,
-        auxClassifier: 1,
-      },
-      training: { batchSize: 32, loss: 'hinge' },
-    },
-    path.join(__dirname, 'bits.icgan.json'),
-  );
-  const session = new TrainingSession(cfg, createShapesDataset(cfg.data as never));
+  const cfg = loadConfigFile(DEMO);
+  // At the demo's sizes G's dense layer is a 2^21 product and D's activations reach the pool.
+  if (cfg.data.source !== 'shapes') throw new Error(`${DEMO}: not the shapes data set`);
+  cfg.data = { ...cfg.data, count: 256 };
+  const session = new TrainingSession(cfg, createShapesDataset(cfg.data));
   const out: number[] = [];
   try {
     for (let i = 0; i < 3; i++) {
