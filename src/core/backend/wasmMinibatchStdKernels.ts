@@ -40,10 +40,9 @@ function minibatchStd(params: KernelParams): Info[] {
   const l = layoutOf(MINIBATCH_STD, x, group);
   const backend = params.backend as BackendWasm;
   const at = (t: Info) => heapOffset(backend, t);
-  const [b, h, w, c] = x.shape as [number, number, number, number];
-  const out = backend.makeOutput([b, h, w, c + 1], 'float32');
-  const mean = backend.makeOutput([l.groups, l.hw * c], 'float32');
-  const a = backend.makeOutput([l.groups, l.hw * c], 'float32');
+  const out = backend.makeOutput([...x.shape.slice(0, 3), l.c + 1], 'float32');
+  const mean = backend.makeOutput([l.groups, l.hw * l.c], 'float32');
+  const a = backend.makeOutput([l.groups, l.hw * l.c], 'float32');
   NativeKernels.for(backend).run(
     'mbstd_forward',
     [at(x), at(out), at(mean), at(a), l.groups, group, l.hw, l.c, epsilon],

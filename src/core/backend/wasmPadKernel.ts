@@ -37,7 +37,7 @@ function pad(params: KernelParams): Info {
   // Views after the last allocation: the heap may have grown.
   const src = backend.typedArrayFromHeap(x) as Float32Array;
   const dst = backend.typedArrayFromHeap(out) as Float32Array;
-  padInto(src, dst, x.shape, paddings, constantValue);
+  padInto(src, dst, x.shape, outShape, paddings, constantValue);
   return out;
 }
 
@@ -54,18 +54,18 @@ export function unregisterWasmPadKernel(): void {
 }
 
 /**
- * Writes pad(src, paddings, value) into dst (row-major, of the padded shape): the value
- * everywhere, then src in runs as long as the unpadded trailing dimensions allow.
+ * Writes pad(src, paddings, value) into dst (row-major, of the padded shape `outShape`): the
+ * value everywhere, then src in runs as long as the unpadded trailing dimensions allow.
  */
-export function padInto(
+function padInto(
   src: Float32Array,
   dst: Float32Array,
   shape: readonly number[],
+  outShape: readonly number[],
   paddings: readonly (readonly [number, number])[],
   value: number,
 ): void {
   const rank = shape.length;
-  const outShape = shape.map((d, i) => (paddings[i]?.[0] ?? 0) + d + (paddings[i]?.[1] ?? 0));
   dst.fill(value);
   // Dimensions [inner, rank) are unpadded: one run of `run` elements per index of the others.
   let inner = rank;
