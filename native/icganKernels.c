@@ -1360,11 +1360,8 @@ void mbstd_forward(const float *x, float *out, float *mean, float *a, int groups
       const float *xi = xg + (long)j * P;
       float *oi = out + ((long)n * g + j) * hw * (c + 1);
       for (int q = 0; q < hw; q++) {
-        const float *src = xi + (long)q * c;
         float *dst = oi + (long)q * (c + 1);
-        int k = 0;
-        for (; k + 4 <= c; k += 4) wasm_v128_store(dst + k, wasm_v128_load(src + k));
-        for (; k < c; k++) dst[k] = src[k];
+        copy_or_zero(xi + (long)q * c, dst, c, 1);
         dst[c] = sd;
       }
     }
