@@ -14,14 +14,10 @@ import {
   registerWasmConvKernels,
   unregisterWasmConvKernels,
 } from '../../src/core/backend/wasmConvKernels';
-import {
-  NativeKernels,
-  setParallelMinElements,
-  setPoolSpinMicroseconds,
-} from '../../src/core/backend/wasmNativeKernels';
+import { NativeKernels, setPoolSpinMicroseconds } from '../../src/core/backend/wasmNativeKernels';
 import { type BackendWasm, getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { fixedTensor, liveTensors } from '../support/fixedTensor';
-import { bothThreadings } from '../support/kernelChecks';
+import { bothThreadings, threaded } from '../support/kernelChecks';
 
 // Our own WASM kernels (native/icganKernels.c) against the stock tfjs-wasm kernels they replace:
 // element-wise ops bit-identical, reductions within float32 rounding of a float64 sum and closer
@@ -113,19 +109,16 @@ describe('wasm native kernels (native/icganKernels.c)', function () {
       out.dispose();
       return values;
     };
-    const parallelMin = setParallelMinElements(0);
     const spin = setPoolSpinMicroseconds(0);
     try {
-      const sleeping = chain();
+      const sleeping = threaded(0, chain);
       setPoolSpinMicroseconds(300);
-      const polling = chain();
-      setParallelMinElements(Infinity);
-      const single = chain();
+      const polling = threaded(0, chain);
+      const single = threaded(Infinity, chain);
       assert.deepEqual(polling, sleeping);
       assert.deepEqual(polling, single);
     } finally {
       setPoolSpinMicroseconds(spin);
-      setParallelMinElements(parallelMin);
     }
   });
 
